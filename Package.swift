@@ -1,0 +1,137 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// One list of settings for every Swift target.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+
+/// A service is a library (its builder, which tests call) and a thin executable named `undersigned-<name>`.
+func service(_ name: String, dependencies: [Target.Dependency]) -> [Target] {
+    [
+        .target(
+            name: name,
+            dependencies: dependencies,
+            path: "Services/\(name)/Sources",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "\(name)Main",
+            dependencies: [.target(name: name), "ServiceSupport", lifecycle, logging],
+            path: "Services/\(name)/Main",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
+
+func binary(_ name: String) -> Product {
+    .executable(name: "undersigned-\(name.lowercased())", targets: ["\(name)Main"])
+}
+
+let package = Package(
+    name: "undersigned",
+    platforms: [.macOS(.v15)],
+    products: [
+        binary("Intake"), binary("Dedup"), binary("Tally"), binary("Delivery"),
+        .executable(name: "undersigned", targets: ["CtlMain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // C libraries, behind one door each.
+        .systemLibrary(
+            name: "CRabbitMQ", path: "Shared/CRabbitMQ", pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "CAMQPShim", dependencies: ["CRabbitMQ"], path: "Shared/CAMQPShim"),
+
+        // Shared libraries.
+        .target(
+            name: "Models",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Shared/Models",
+            exclude: ["Schemas"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AMQP",
+            dependencies: ["CRabbitMQ", "CAMQPShim", logging, .product(name: "DequeModule", package: "swift-collections")],
+            path: "Shared/AMQP",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: ["CLibPQ", logging],
+            path: "Shared/Postgres",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Store",
+            dependencies: ["Postgres", "Models", logging],
+            path: "Shared/Store",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServiceSupport",
+            dependencies: [
+                "AMQP", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ] + nio,
+            path: "Shared/ServiceSupport",
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + service("Intake", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics])
+        + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
+        + service("Tally", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics])
+        + service("Delivery", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
+        + service("Ctl", dependencies: [
+            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ] + nio + [.product(name: "NIOHTTP1", package: "swift-nio")])
+        + [
+            .testTarget(
+                name: "ModelsTests", dependencies: ["Models"], path: "Tests/ModelsTests",
+                swiftSettings: swiftSettings
+            ),
+            .testTarget(
+                name: "UnitTests",
+                dependencies: ["AMQP", "Postgres", "ServiceSupport", "Intake", "Dedup", "Tally"],
+                path: "Tests/UnitTests",
+                swiftSettings: swiftSettings
+            ),
+            .testTarget(
+                name: "IntegrationTests",
+                dependencies: [
+                    "AMQP", "Postgres", "Store", "Models", "ServiceSupport",
+                    "Intake", "Dedup", "Tally", "Delivery", lifecycle, logging,
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                ] + nio,
+                path: "Tests/IntegrationTests",
+                swiftSettings: swiftSettings
+            ),
+        ]
+)

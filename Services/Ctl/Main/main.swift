@@ -1,0 +1,3 @@
+import Ctl
+
+Undersigned.main()

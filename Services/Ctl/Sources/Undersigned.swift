@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Postgres
+import ServiceSupport
+
+/// `undersigned`: the ops command line. Reads the same `UNDERSIGNED_*` environment as the services.
+public struct Undersigned: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "undersigned",
+        abstract: "Operate an Undersigned suite: schema, petitions, status.",
+        subcommands: [Migrate.self, PetitionCommand.self, Status.self])
+
+    public init() {}
+}
+
+/// Connection settings shared by every subcommand.
+struct Environment {
+    let common: CommonConfiguration
+
+    init() throws {
+        let reader = ConfigurationReader()
+        common = CommonConfiguration(service: "ctl", reader: reader)
+        try reader.finish()
+    }
+
+    func connect() throws -> PostgresConnection {
+        try PostgresConnection(url: common.databaseURL, applicationName: "undersigned-ctl")
+    }
+
+    static let logger = Logger(label: "undersigned.ctl")
+}

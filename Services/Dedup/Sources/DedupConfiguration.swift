@@ -1,0 +1,34 @@
+import Models
+import ServiceSupport
+
+/// Dedup's settings, read once at start from `UNDERSIGNED_*` environment variables.
+public struct DedupConfiguration: Sendable {
+    public var common: CommonConfiguration
+    /// `UNDERSIGNED_SIGNER_SECRET` (required): the HMAC key for signer identities, hex or base64, 32+ bytes.
+    /// Changing it makes every signer new again: keep it for the life of the campaign.
+    public var signerSecret: [UInt8]
+    /// `UNDERSIGNED_DEDUP_OPS_PORT`: health and metrics, default 8082.
+    public var opsPort: Int
+    /// `UNDERSIGNED_DEDUP_PREFETCH`, default 400; `UNDERSIGNED_DEDUP_BATCH`, envelopes per transaction, default 50.
+    public var prefetch: Int
+    public var batchSize: Int
+
+    public init(common: CommonConfiguration, signerSecret: [UInt8], opsPort: Int = 8082, prefetch: Int = 400, batchSize: Int = 50) {
+        self.common = common
+        self.signerSecret = signerSecret
+        self.opsPort = opsPort
+        self.prefetch = prefetch
+        self.batchSize = batchSize
+    }
+
+    public init(environment: [String: String]) throws {
+        let reader = ConfigurationReader(environment: environment)
+        self.init(
+            common: CommonConfiguration(service: "dedup", reader: reader),
+            signerSecret: reader.secret("UNDERSIGNED_SIGNER_SECRET"),
+            opsPort: reader.port("UNDERSIGNED_DEDUP_OPS_PORT", default: 8082),
+            prefetch: reader.int("UNDERSIGNED_DEDUP_PREFETCH", default: 400, in: 1...2000),
+            batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000))
+        try reader.finish()
+    }
+}

@@ -1,0 +1,108 @@
+import AMQP
+import Foundation
+import Logging
+import Metrics
+import Models
+import Postgres
+import ServiceSupport
+
+/// Handles `Envelope` messages: decodes and validates each signature, derives signer keys, writes the
+/// batch in one transaction, publishes `SignaturesAccepted` (new signatures and redeliveries) with
+/// confirms, and only then lets the worker ack.
+struct EnvelopeHandler: BatchHandler {
+    let pool: PostgresPool
+    let publisher: AMQPPublisher
+    let names: TopologyNames
+    let keys: SignerKeyMaker
+    let rules: EmailProviderRules
+    let logger: Logger
+
+    private let newSignatures = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "new")])
+    private let duplicates = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "duplicate")])
+    private let redelivered = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "redelivered")])
+    private let invalid = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "invalid")])
+    private let unknown = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "unknown_petition")])
+
+    init(pool: PostgresPool, publisher: AMQPPublisher, names: TopologyNames, keys: SignerKeyMaker, rules: EmailProviderRules = .default, logger: Logger) {
+        self.pool = pool
+        self.publisher = publisher
+        self.names = names
+        self.keys = keys
+        self.rules = rules
+        self.logger = logger
+    }
+
+    /// Events per `SignaturesAccepted` message.
+    static let eventsPerMessage = 1000
+
+    func handle(_ deliveries: [Delivery]) async throws -> [DeadLetter] {
+        var dead: [DeadLetter] = []
+        var rows: [SignatureRow] = []
+        for delivery in deliveries {
+            switch read(delivery) {
+            case .success(let envelopeRows): rows += envelopeRows
+            case .failure(let letter): dead.append(letter)
+            }
+        }
+        guard !rows.isEmpty else { return dead }
+        let outcome = try await pool.transaction { [rows] connection in try SignatureStore.insert(rows, on: connection) }
+        var start = 0
+        var messages: [OutgoingMessage] = []
+        while start < outcome.accepted.count {
+            let end = min(start + Self.eventsPerMessage, outcome.accepted.count)
+            let body = WireCodec.encode(SignaturesAccepted(events: Array(outcome.accepted[start..<end])))
+            messages.append(OutgoingMessage(
+                exchange: names.acceptedExchange, routingKey: "accepted", body: body,
+                properties: MessageProperties(type: SignaturesAccepted.schema, appID: "undersigned-dedup")))
+            start = end
+        }
+        try await publisher.publish(messages)
+        newSignatures.increment(by: outcome.newCount)
+        duplicates.increment(by: outcome.duplicateCount)
+        redelivered.increment(by: outcome.redeliveredCount)
+        if !outcome.unknownPetition.isEmpty {
+            unknown.increment(by: outcome.unknownPetition.count)
+            logger.warning("signatures for an unknown petition were not taken", metadata: [
+                "count": "\(outcome.unknownPetition.count)",
+                "submission_ids": "\(outcome.unknownPetition.prefix(10).map { $0.uuidString.lowercased() })",
+            ])
+        }
+        return dead
+    }
+
+    /// The rows of one envelope, or why the whole message cannot be taken.
+    private func read(_ delivery: Delivery) -> Result<[SignatureRow], DeadLetter> {
+        let envelope: Envelope
+        switch WireCodec.decode(Envelope.self, from: delivery.body) {
+        case .success(let decoded): envelope = decoded
+        case .failure(let problem):
+            return .failure(DeadLetter(delivery: delivery, code: problem.code, reason: problem.description))
+        }
+        var partner: String?
+        if delivery.exchange == names.partnersExchange {
+            // RabbitMQ refuses a user_id that is not the publishing connection's login, so it is provenance we can trust.
+            guard let userID = delivery.properties.userID, !userID.isEmpty else {
+                return .failure(DeadLetter(delivery: delivery, code: "missing_user_id", reason: "partner messages must set the user_id property to the partner's login"))
+            }
+            partner = userID
+        }
+        if !envelope.rejected.isEmpty {
+            invalid.increment(by: envelope.rejected.count)
+            logger.warning("envelope had invalid signatures; the valid ones are kept", metadata: [
+                "envelope_id": "\(envelope.envelopeID.uuidString.lowercased())",
+                "rejected": "\(envelope.rejected.map { "\($0.index): \($0.problem)" })",
+            ])
+        }
+        var rows: [SignatureRow] = []
+        rows.reserveCapacity(envelope.signatures.count)
+        for signature in envelope.signatures {
+            // Validation already checked the address; canonicalising with our rules cannot fail differently.
+            guard let email = try? CanonicalEmail(signature.email, rules: rules) else {
+                invalid.increment()
+                continue
+            }
+            rows.append(SignatureRow(signature: signature, signerKey: keys.key(for: email), partner: partner))
+        }
+        return .success(rows)
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import Models
+import Postgres
+
+/// A signature ready for the table: validated, with its signer key.
+struct SignatureRow: Sendable {
+    var signature: Signature
+    var signerKey: SignerKey
+    /// The broker-validated partner login, for partner envelopes.
+    var partner: String?
+}
+
+/// What one batch did to the signatures table.
+struct BatchOutcome: Sendable {
+    /// New signatures, and redeliveries of ones already accepted (same submission id): one event each.
+    var accepted: [SignatureAccepted]
+    var newCount: Int
+    var redeliveredCount: Int
+    /// Same signer, other submission: not a new signature.
+    var duplicateCount: Int
+    /// Signatures for a petition that does not exist.
+    var unknownPetition: [UUID]
+}
+
+/// Writes signatures: one set-based insert per batch, unique per (petition, signer key).
+enum SignatureStore {
+    static func insert(_ rows: [SignatureRow], on connection: PostgresConnection) throws -> BatchOutcome {
+        let inserted = try connection.query("""
+            WITH input AS (
+                SELECT * FROM unnest(\(rows.map(\.signature.submissionID))::uuid[], \(rows.map(\.signature.petition))::text[],
+                                     \(rows.map { ByteA($0.signerKey.bytes) })::bytea[], \(rows.map(\.signature.name))::text[],
+                                     \(rows.map(\.signature.country))::text[], \(rows.map(\.signature.postalCode))::text[],
+                                     \(rows.map(\.signature.contactOptIn))::boolean[], \(rows.map(\.signature.source))::text[],
+                                     \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt))::timestamptz[])
+                    AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at)
+            )
+            INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, postal_code, contact_opt_in,
+                                    source, partner, signed_at)
+            SELECT p.id, i.signer_key, i.submission_id, i.name, i.country, i.postal_code, i.contact_opt_in, i.source,
+                   i.partner, i.signed_at
+            FROM input i JOIN petitions p ON p.slug = i.petition
+            -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index
+            ORDER BY p.id, i.signer_key
+            ON CONFLICT (petition_id, signer_key) DO NOTHING
+            RETURNING id, submission_id, accepted_at
+            """)
+        var outcome = BatchOutcome(accepted: [], newCount: 0, redeliveredCount: 0, duplicateCount: 0, unknownPetition: [])
+        var bySubmission: [UUID: SignatureRow] = [:]
+        for row in rows { bySubmission[row.signature.submissionID] = row }
+        var done = Set<UUID>()
+        for row in inserted {
+            let submission = try row.decode(UUID.self, 1)
+            guard let input = bySubmission[submission], done.insert(submission).inserted else { continue }
+            outcome.accepted.append(event(id: try row.decode(Int64.self, 0), input.signature, acceptedAt: try row.decode(Date.self, 2)))
+            outcome.newCount += 1
+        }
+        let rest = rows.filter { !done.contains($0.signature.submissionID) }
+        guard !rest.isEmpty else { return outcome }
+
+        // Not inserted: the signer is already there (a redelivery if the submission id matches, else a
+        // duplicate), or the petition does not exist.
+        let existing = try connection.query("""
+            SELECT k.ord, s.id, s.submission_id, s.accepted_at
+            FROM unnest(\(rest.map(\.signature.petition))::text[], \(rest.map { ByteA($0.signerKey.bytes) })::bytea[])
+                 WITH ORDINALITY AS k(petition, signer_key, ord)
+            JOIN petitions p ON p.slug = k.petition
+            JOIN signatures s ON s.petition_id = p.id AND s.signer_key = k.signer_key
+            """)
+        var found = Set<Int>()
+        for row in existing {
+            let index = try row.decode(Int.self, 0) - 1
+            found.insert(index)
+            let input = rest[index]
+            if try row.decode(UUID.self, 2) == input.signature.submissionID {
+                outcome.accepted.append(event(id: try row.decode(Int64.self, 1), input.signature, acceptedAt: try row.decode(Date.self, 3)))
+                outcome.redeliveredCount += 1
+            } else {
+                outcome.duplicateCount += 1
+            }
+        }
+        for (index, input) in rest.enumerated() where !found.contains(index) {
+            outcome.unknownPetition.append(input.signature.submissionID)
+        }
+        return outcome
+    }
+
+    private static func event(id: Int64, _ signature: Signature, acceptedAt: Date) -> SignatureAccepted {
+        SignatureAccepted(
+            signatureID: id, submissionID: signature.submissionID, petition: signature.petition,
+            country: signature.country, source: signature.source, signedAt: signature.signedAt, acceptedAt: acceptedAt)
+    }
+}

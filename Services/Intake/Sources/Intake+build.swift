@@ -1,0 +1,48 @@
+import AMQP
+import Hummingbird
+import Logging
+import Postgres
+import ServiceLifecycle
+import ServiceSupport
+
+public enum IntakeService {
+    /// Assembles intake: database pool, confirming publisher, envelope batcher, and the HTTP server with
+    /// the signing API and the operations routes. Shutdown runs in reverse: the server stops taking
+    /// requests, the batcher flushes, the publisher drains its confirms, the pool closes.
+    public static func build(
+        configuration: IntakeConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let common = configuration.common
+        let names = common.topology
+        let pool = PostgresPool(configuration: common.postgres, logger: logger)
+        let publisher = AMQPPublisher(
+            configuration: .init(
+                connection: common.amqp(role: "publisher"), topology: .undersigned(names),
+                window: configuration.publishWindow, publishTimeout: configuration.publishTimeout),
+            logger: logger)
+        let batcher = EnvelopeBatcher(
+            publisher: publisher, exchange: names.submittedExchange, size: configuration.envelopeSize,
+            delay: configuration.envelopeDelay)
+        let readiness = Readiness()
+        readiness.add("broker") { publisher.status.connected }
+        readiness.add("database") { await pool.isReachable() }
+
+        let router = Router()
+        router.addOperationsRoutes(readiness: readiness)
+        SignatureRoutes(
+            directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, logger: logger
+        ).add(to: router)
+
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-intake"),
+            services: [
+                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger),
+                PublisherService(publisher: publisher),
+                batcher,
+            ],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

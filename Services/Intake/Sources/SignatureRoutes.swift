@@ -1,0 +1,126 @@
+import AMQP
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Models
+import ServiceSupport
+import Store
+
+/// The public signing API:
+/// - `POST /v1/petitions/{slug}/signatures`: JSON or an HTML form; `202 {"submission_id": …}` once the
+///   signature is durably in the broker.
+/// - `GET /v1/petitions/{slug}`: the petition's public fields.
+struct SignatureRoutes {
+    let directory: PetitionDirectory
+    let batcher: EnvelopeBatcher
+    let publisher: AMQPPublisher
+    let logger: Logger
+    private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
+    private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
+    private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
+
+    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, logger: Logger) {
+        self.directory = directory
+        self.batcher = batcher
+        self.publisher = publisher
+        self.logger = logger
+    }
+
+    /// Largest request body taken: a signature is a few hundred bytes.
+    static let maximumBody = 16 * 1024
+
+    func add<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/v1/petitions/:slug/signatures") { request, context in
+            try await sign(request, context: context)
+        }
+        router.get("/v1/petitions/:slug") { _, context in
+            try await petition(context: context)
+        }
+    }
+
+    private func sign(_ request: Request, context: some RequestContext) async throws -> Response {
+        var request = request
+        // Look the petition up while the body is read.
+        async let slug = openPetition(slug: context.parameters.get("slug") ?? "")
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumBody)
+        } catch {
+            throw Problem(.contentTooLarge, title: "Request too large", detail: "a signature must be at most \(Self.maximumBody) bytes")
+        }
+        let bytes = Array(buffer: body)
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let isForm = contentType.hasPrefix("application/x-www-form-urlencoded")
+        let signature: Signature
+        do {
+            let fields: SignatureRequest
+            if isForm {
+                fields = SignatureRequest(form: bytes)
+            } else if contentType.hasPrefix("application/json") || contentType.isEmpty {
+                fields = try SignatureRequest(json: bytes)
+            } else {
+                throw Problem(.unsupportedMediaType, title: "Unsupported content type", detail: "send application/json or an HTML form")
+            }
+            signature = try fields.signature(petition: try await slug)
+        } catch let problem as ValidationProblem {
+            rejected.increment()
+            throw problem.field == "body"
+                ? Problem(.badRequest, title: "Malformed request", detail: problem.description, field: problem.field)
+                : Problem.invalid(problem)
+        }
+        do {
+            try await batcher.submit(signature)
+        } catch let error as AMQPError {
+            unavailable.increment()
+            logger.warning("could not hand a signature to the broker", metadata: ["error": "\(error.code.rawValue)"])
+            throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "signatures cannot be taken right now", retryAfter: 2)
+        }
+        accepted.increment()
+        let id = signature.submissionID.uuidString.lowercased()
+        if isForm && (request.headers[.accept] ?? "").contains("text/html") {
+            return Response(
+                status: .accepted, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: Self.thanksPage(submissionID: id))))
+        }
+        return Response(
+            status: .accepted, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: "{\"submission_id\":\"\(id)\",\"status\":\"accepted\"}")))
+    }
+
+    /// The slug of an open petition, or 404 (unknown) / 410 (closed).
+    private func openPetition(slug: String) async throws -> String {
+        guard let petition = try await directory.petition(slug: slug) else {
+            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+        }
+        guard petition.isTakingSignatures() else {
+            throw Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
+        }
+        return petition.slug
+    }
+
+    private func petition(context: some RequestContext) async throws -> Response {
+        let slug = context.parameters.get("slug") ?? ""
+        guard let petition = try await directory.petition(slug: slug) else {
+            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+        }
+        var object: [String: Any] = [
+            "slug": petition.slug, "title": petition.title, "body": petition.body,
+            "status": petition.isTakingSignatures() ? "open" : "closed",
+            "milestones": petition.milestones,
+        ]
+        if let closesAt = petition.closesAt { object["closes_at"] = Timestamp.format(closesAt) }
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=5"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func thanksPage(submissionID: String) -> String {
+        """
+        <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+        <title>Thank you</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto">
+        <h1>Thank you for signing.</h1><p>Your signature is in. Reference: <code>\(submissionID)</code></p></body></html>
+        """
+    }
+}

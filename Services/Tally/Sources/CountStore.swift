@@ -1,0 +1,74 @@
+import Foundation
+import Models
+import Postgres
+
+/// Exactly-once counting: the ids counted are recorded in `tally_counted` in the same transaction as
+/// the increments, so a redelivered event changes nothing.
+enum CountStore {
+    /// Counts the events not counted before; returns the ids of the petitions whose counts changed.
+    static func count(_ events: [SignatureAccepted], shard: Int, on connection: PostgresConnection) throws -> [Int64] {
+        var seen = Set<Int64>()
+        let unique = events.filter { seen.insert($0.signatureID).inserted }
+        let rows = try connection.query("""
+            WITH input AS (
+                SELECT * FROM unnest(\(unique.map(\.signatureID))::bigint[], \(unique.map(\.petition))::text[],
+                                     \(unique.map(\.country))::text[]) AS t(signature_id, petition, country)
+            ),
+            counted AS (
+                INSERT INTO tally_counted (signature_id)
+                SELECT signature_id FROM input ORDER BY signature_id
+                ON CONFLICT DO NOTHING
+                RETURNING signature_id
+            ),
+            delta AS (
+                SELECT p.id AS petition_id, i.country, count(*) AS n
+                FROM counted c JOIN input i USING (signature_id) JOIN petitions p ON p.slug = i.petition
+                GROUP BY p.id, i.country
+            )
+            INSERT INTO petition_counts (petition_id, country, shard, count)
+            SELECT petition_id, country, \(shard), n FROM delta ORDER BY petition_id, country
+            ON CONFLICT (petition_id, country, shard)
+            DO UPDATE SET count = petition_counts.count + EXCLUDED.count, updated_at = now()
+            RETURNING petition_id
+            """)
+        return Array(Set(try rows.map { try $0.decode(Int64.self, 0) })).sorted()
+    }
+
+    /// Records the thresholds these petitions crossed. A per-petition transaction lock makes the last
+    /// committer see every shard's increments, so no crossing is missed when instances commit together.
+    static func recordMilestones(petitionIDs: [Int64], on connection: PostgresConnection) throws {
+        guard !petitionIDs.isEmpty else { return }
+        try connection.query("SELECT pg_advisory_xact_lock(\(Int32(0x7461)), id::int) FROM unnest(\(petitionIDs)::bigint[]) AS id ORDER BY id")
+        try connection.query("""
+            WITH totals AS (
+                SELECT petition_id, sum(count)::bigint AS total FROM petition_counts
+                WHERE petition_id = ANY(\(petitionIDs)::bigint[]) GROUP BY petition_id
+            )
+            INSERT INTO milestones (petition_id, threshold, total)
+            SELECT t.petition_id, m.threshold, t.total
+            FROM totals t JOIN petitions p ON p.id = t.petition_id CROSS JOIN LATERAL unnest(p.milestones) AS m(threshold)
+            WHERE t.total >= m.threshold
+            ORDER BY 1, 2
+            ON CONFLICT DO NOTHING
+            """)
+    }
+
+    /// Milestones recorded but not yet published (the outbox).
+    static func unpublishedMilestones(on connection: PostgresConnection) throws -> [MilestoneReached] {
+        try connection.query("""
+            SELECT p.slug, m.threshold, m.total, m.reached_at FROM milestones m JOIN petitions p ON p.id = m.petition_id
+            WHERE m.published_at IS NULL ORDER BY m.reached_at LIMIT 100
+            """).map {
+            MilestoneReached(petition: try $0.decode(String.self, 0), threshold: try $0.decode(Int64.self, 1),
+                             total: try $0.decode(Int64.self, 2), reachedAt: try $0.decode(Date.self, 3))
+        }
+    }
+
+    static func markPublished(_ milestones: [MilestoneReached], on connection: PostgresConnection) throws {
+        try connection.query("""
+            UPDATE milestones m SET published_at = now() FROM petitions p,
+                unnest(\(milestones.map(\.petition))::text[], \(milestones.map(\.threshold))::bigint[]) AS x(slug, threshold)
+            WHERE p.slug = x.slug AND m.petition_id = p.id AND m.threshold = x.threshold
+            """)
+    }
+}

@@ -1,0 +1,38 @@
+import AMQP
+import Hummingbird
+import Logging
+import Postgres
+import ServiceSupport
+
+public enum TallyService {
+    /// Assembles tally: pool, publisher (milestones, dead letters), the accepted-events consumer, and the
+    /// HTTP server with the count API and ops routes.
+    public static func build(
+        configuration: TallyConfiguration, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let common = configuration.common
+        let names = common.topology
+        let pool = PostgresPool(configuration: common.postgres, logger: logger)
+        let publisher = AMQPPublisher(
+            configuration: .init(connection: common.amqp(role: "publisher"), topology: .undersigned(names)), logger: logger)
+        let consumer = AMQPConsumer(
+            configuration: .init(
+                connection: common.amqp(role: "consumer"), topology: .undersigned(names), queue: names.tallyQueue,
+                prefetch: configuration.prefetch, batchSize: configuration.batchSize),
+            logger: logger)
+        let worker = BatchWorker(
+            consumer: consumer, publisher: publisher,
+            handler: AcceptedHandler(pool: pool, publisher: publisher, names: names, shard: configuration.shard, logger: logger),
+            service: "tally", queue: names.tallyQueue, deadExchange: names.deadExchange, logger: logger)
+        let router = Router()
+        router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumer: consumer))
+        CountRoutes(pool: pool).add(to: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
+            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}

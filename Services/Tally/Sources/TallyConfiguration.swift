@@ -1,0 +1,44 @@
+import ServiceSupport
+
+/// Tally's settings, read once at start from `UNDERSIGNED_*` environment variables.
+public struct TallyConfiguration: Sendable {
+    public var common: CommonConfiguration
+    /// `UNDERSIGNED_TALLY_HOST`, default `0.0.0.0`; `UNDERSIGNED_TALLY_PORT`, the count API and ops routes, default 8081.
+    public var host: String
+    public var port: Int
+    /// `UNDERSIGNED_TALLY_SHARD`: the counter shard this instance writes (0...63), default: derived from the
+    /// instance name. Instances with different shards never wait on each other's counter rows.
+    public var shard: Int
+    /// `UNDERSIGNED_TALLY_PREFETCH`, default 200; `UNDERSIGNED_TALLY_BATCH`, messages per transaction, default 50.
+    public var prefetch: Int
+    public var batchSize: Int
+
+    public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8081, shard: Int? = nil, prefetch: Int = 200, batchSize: Int = 50) {
+        self.common = common
+        self.host = host
+        self.port = port
+        self.shard = shard ?? Self.shard(for: common.instance)
+        self.prefetch = prefetch
+        self.batchSize = batchSize
+    }
+
+    public init(environment: [String: String]) throws {
+        let reader = ConfigurationReader(environment: environment)
+        let common = CommonConfiguration(service: "tally", reader: reader)
+        self.init(
+            common: common,
+            host: reader.string("UNDERSIGNED_TALLY_HOST", default: "0.0.0.0"),
+            port: reader.port("UNDERSIGNED_TALLY_PORT", default: 8081),
+            shard: reader.int("UNDERSIGNED_TALLY_SHARD", default: Self.shard(for: common.instance), in: 0...63),
+            prefetch: reader.int("UNDERSIGNED_TALLY_PREFETCH", default: 200, in: 1...2000),
+            batchSize: reader.int("UNDERSIGNED_TALLY_BATCH", default: 50, in: 1...1000))
+        try reader.finish()
+    }
+
+    /// A stable shard from a name (FNV-1a), so restarts of one instance keep writing the same rows.
+    static func shard(for instance: String) -> Int {
+        var hash: UInt32 = 2_166_136_261
+        for byte in instance.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return Int(hash % 64)
+    }
+}

@@ -1,0 +1,265 @@
+import DequeModule
+import Foundation
+import Logging
+import Synchronization
+
+/// Deliveries handed to a handler together. Settle it with `AMQPConsumer.settle(_:)` once its effects are
+/// durable; until then its messages stay unacknowledged and are redelivered if anything dies.
+public struct DeliveryBatch: Sendable {
+    public let deliveries: [Delivery]
+    /// The connection the deliveries came on; a settle for an older connection is ignored
+    /// (the broker already requeued those messages when it went away).
+    let generation: Int
+}
+
+/// Consumes one queue in batches on a connection owned by one thread.
+///
+/// The thread keeps up to `prefetch` messages coming, and hands out a batch when `batchSize` are ready or
+/// the oldest has waited `batchWait`. One batch is out at a time; settling it acks all its messages with one
+/// `basic.ack(multiple)`. On a lost connection the thread reconnects with back-off, redeclares the topology
+/// and consumes again; unsettled messages come back from the broker as redeliveries.
+public final class AMQPConsumer: Sendable {
+    public struct Configuration: Sendable {
+        public var connection: AMQPConfiguration
+        public var topology: Topology
+        public var queue: String
+        /// Unacknowledged messages the broker sends ahead (`basic.qos`, per consumer). Default 400.
+        public var prefetch: Int
+        /// Most deliveries in one batch. Default 200.
+        public var batchSize: Int
+        /// How long the first delivery of a batch waits for more. Default 5 ms.
+        public var batchWait: Duration
+        /// How long `stop()` waits for the batch in hand to be settled. Default 30 s.
+        public var drainTimeout: Duration
+
+        public init(
+            connection: AMQPConfiguration, topology: Topology, queue: String, prefetch: Int = 400,
+            batchSize: Int = 200, batchWait: Duration = .milliseconds(5), drainTimeout: Duration = .seconds(30)
+        ) {
+            self.connection = connection
+            self.topology = topology
+            self.queue = queue
+            self.prefetch = prefetch
+            self.batchSize = batchSize
+            self.batchWait = batchWait
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    public enum Settlement: Sendable {
+        /// Every message of the batch is done with (handled, or dead-lettered by the handler).
+        case ack
+        /// Give every message back to the queue (counts towards the delivery limit).
+        case requeue
+    }
+
+    /// The batches, in order. Finishes after `stop()` once the batch in hand is settled.
+    public let batches: AsyncStream<DeliveryBatch>
+    private let continuation: AsyncStream<DeliveryBatch>.Continuation
+    private let configuration: Configuration
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+    private let wakeup = Wakeup()
+    private let io = IOState()
+
+    private struct Shared {
+        var settlements: [(DeliveryBatch, Settlement)] = []
+        var connected = false
+        var stopping = false
+        var started = false
+        var stopped = false
+        var onStopped: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Owned by the I/O thread alone.
+    private final class IOState: @unchecked Sendable {
+        var connection: AMQPConnection?
+        var consumerTag: String?
+        var generation = 0
+        var buffer = Deque<Delivery>()
+        var firstBufferedAt = ContinuousClock.now
+        var outstanding: Int?  // generation of the batch handed out, if any
+        var lastHeard = ContinuousClock.now
+        var backoff = Backoff()
+    }
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        (batches, continuation) = AsyncStream.makeStream(of: DeliveryBatch.self, bufferingPolicy: .unbounded)
+    }
+
+    public var isConnected: Bool { shared.withLock { $0.connected } }
+
+    public func start() {
+        let first = shared.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "amqp-consumer"
+        thread.start()
+    }
+
+    /// Acknowledges (or requeues) every message of `batch`.
+    public func settle(_ batch: DeliveryBatch, _ settlement: Settlement = .ack) {
+        shared.withLock { $0.settlements.append((batch, settlement)) }
+        wakeup.signal()
+    }
+
+    /// True once a stop was requested.
+    public var isStopping: Bool { shared.withLock { $0.stopping } }
+
+    /// Asks the consumer to stop (see `stop()`) without waiting.
+    public func requestStop() {
+        shared.withLock { $0.stopping = true }
+        wakeup.signal()
+    }
+
+    /// Stops taking messages; returns once the batch in hand was settled (or the drain timeout passed)
+    /// and the connection is closed. Unhanded buffered messages go back to the queue.
+    public func stop() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let done = shared.withLock { state in
+                state.stopping = true
+                if state.stopped || !state.started { return true }
+                state.onStopped.append(waiter)
+                return false
+            }
+            if done {
+                continuation.finish()
+                waiter.resume()
+            } else {
+                wakeup.signal()
+            }
+        }
+    }
+
+    // MARK: - The I/O thread
+
+    private func run() {
+        var drainDeadline: ContinuousClock.Instant?
+        while true {
+            let (settlements, stopping) = shared.withLock { state in
+                defer { state.settlements.removeAll() }
+                return (state.settlements, state.stopping)
+            }
+            if stopping {
+                if drainDeadline == nil { drainDeadline = .now + configuration.drainTimeout }
+                if ContinuousClock.now >= drainDeadline! { break }
+            }
+            guard let connection = io.connection ?? (stopping ? nil : connect()) else {
+                if stopping { break }
+                wakeup.wait(socket: -1, timeout: io.backoff.next())
+                continue
+            }
+            do {
+                try apply(settlements, on: connection)
+                if stopping {
+                    if let tag = io.consumerTag {
+                        io.consumerTag = nil
+                        try connection.cancel(consumerTag: tag)
+                    }
+                    if io.outstanding == nil { break }
+                }
+                try cycle(connection, stopping: stopping)
+            } catch {
+                lose(connection, because: error)
+            }
+        }
+        io.connection?.close()
+        io.connection = nil
+        continuation.finish()
+        let waiters = shared.withLock { state in
+            state.stopped = true
+            state.connected = false
+            defer { state.onStopped.removeAll() }
+            return state.onStopped
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func connect() -> AMQPConnection? {
+        do {
+            let connection = try AMQPConnection(configuration: configuration.connection)
+            try connection.declare(configuration.topology)
+            try connection.qos(prefetch: configuration.prefetch)
+            io.consumerTag = try connection.consume(queue: configuration.queue)
+            io.connection = connection
+            io.generation += 1
+            io.buffer.removeAll()
+            io.outstanding = nil
+            io.lastHeard = .now
+            io.backoff.reset()
+            shared.withLock { $0.connected = true }
+            logger.info("consumer connected", metadata: ["queue": "\(configuration.queue)"])
+            return connection
+        } catch {
+            logger.warning("consumer cannot connect", metadata: ["queue": "\(configuration.queue)", "error": "\(error)"])
+            shared.withLock { $0.connected = false }
+            return nil
+        }
+    }
+
+    private func apply(_ settlements: [(DeliveryBatch, Settlement)], on connection: AMQPConnection) throws {
+        for (batch, settlement) in settlements {
+            guard batch.generation == io.generation, let last = batch.deliveries.last else { continue }
+            switch settlement {
+            case .ack:
+                try connection.ack(last.deliveryTag, multiple: true)
+            case .requeue:
+                for delivery in batch.deliveries { try connection.reject(delivery.deliveryTag, requeue: true) }
+            }
+            io.outstanding = nil
+        }
+    }
+
+    private func cycle(_ connection: AMQPConnection, stopping: Bool) throws {
+        if io.outstanding == nil, !stopping, !io.buffer.isEmpty,
+            io.buffer.count >= configuration.batchSize || ContinuousClock.now - io.firstBufferedAt >= configuration.batchWait
+        {
+            let count = min(configuration.batchSize, io.buffer.count)
+            let deliveries = Array(io.buffer.prefix(count))
+            io.buffer.removeFirst(count)
+            io.firstBufferedAt = .now
+            io.outstanding = io.generation
+            continuation.yield(DeliveryBatch(deliveries: deliveries, generation: io.generation))
+        }
+        let heartbeat = Duration.seconds(max(1, configuration.connection.heartbeat))
+        if !connection.hasBufferedInput {
+            var timeout = heartbeat / 2
+            if io.outstanding == nil && !io.buffer.isEmpty {
+                timeout = max(.zero, configuration.batchWait - (ContinuousClock.now - io.firstBufferedAt))
+            }
+            if wakeup.wait(socket: connection.fileDescriptor, timeout: timeout) { io.lastHeard = .now }
+        }
+        var read = 0
+        while read < configuration.prefetch, let frame = try connection.pollDelivery() {
+            io.lastHeard = .now
+            read += 1
+            switch frame {
+            case .delivery(let delivery):
+                if io.buffer.isEmpty { io.firstBufferedAt = .now }
+                io.buffer.append(delivery)
+            case .consumerCancelled:
+                throw AMQPError(code: .channelClosed, message: "the broker cancelled the consumer of \(configuration.queue)")
+            default:
+                break
+            }
+        }
+        if configuration.connection.heartbeat > 0, ContinuousClock.now - io.lastHeard > heartbeat * 2.5 {
+            throw AMQPError(code: .connection, message: "no heartbeat from the broker for \(heartbeat * 2.5)")
+        }
+    }
+
+    private func lose(_ connection: AMQPConnection, because error: any Error) {
+        logger.warning("consumer lost its connection", metadata: ["queue": "\(configuration.queue)", "error": "\(error)"])
+        if (error as? AMQPError)?.code == .channelClosed { connection.close() } else { connection.abandon() }
+        io.connection = nil
+        io.consumerTag = nil
+        io.buffer.removeAll()
+        io.outstanding = nil  // the broker requeues it; a late settle carries an old generation
+        shared.withLock { $0.connected = false }
+    }
+}

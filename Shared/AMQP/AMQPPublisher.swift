@@ -1,0 +1,376 @@
+import DequeModule
+import Foundation
+import Logging
+import Synchronization
+
+/// Publishes persistent messages with a window of publisher confirms on one connection owned by one thread.
+///
+/// Async callers hand over a group of messages and resume once the broker confirmed every one of them;
+/// thousands of callers can be in flight at once, and their messages share the confirm window (never
+/// one confirm at a time). When the connection is lost, the thread reconnects with back-off, redeclares
+/// the topology and republishes everything that was not confirmed; a caller gets an error only if its
+/// messages could not be confirmed before its deadline, or the broker refused them.
+public final class AMQPPublisher: Sendable {
+    public struct Configuration: Sendable {
+        public var connection: AMQPConfiguration
+        /// Declared on every (re)connect.
+        public var topology: Topology
+        /// Most messages published and not yet confirmed. Default 1,000.
+        public var window: Int
+        /// Most messages waiting (not yet confirmed) before `publish` fails at once with `.overloaded`. Default 200,000.
+        public var maximumWaiting: Int
+        /// How long a message may wait for its confirm, including reconnects, before its caller gets `.timeout`. Default 30 s.
+        public var publishTimeout: Duration
+        /// How long `shutdown()` waits for outstanding confirms. Default 10 s.
+        public var drainTimeout: Duration
+
+        public init(
+            connection: AMQPConfiguration, topology: Topology, window: Int = 1000, maximumWaiting: Int = 200_000,
+            publishTimeout: Duration = .seconds(30), drainTimeout: Duration = .seconds(10)
+        ) {
+            self.connection = connection
+            self.topology = topology
+            self.window = window
+            self.maximumWaiting = maximumWaiting
+            self.publishTimeout = publishTimeout
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    /// Connection state as the outside sees it.
+    public struct Status: Sendable, Equatable {
+        public var connected: Bool
+        /// The broker blocks publishers (memory or disk alarm).
+        public var blocked: Bool
+        /// Messages accepted by `publish` and not yet confirmed or failed.
+        public var waiting: Int
+        /// Connections opened so far (1 + reconnects).
+        public var connections: Int
+    }
+
+    private let configuration: Configuration
+    private let logger: Logger
+    private let shared: Mutex<Shared>
+    private let wakeup = Wakeup()
+    private let io: IOState
+
+    private struct Shared {
+        var inbox: [Item] = []
+        var waiting = 0
+        var connections = 0
+        var connected = false
+        var blocked = false
+        var stopping = false
+        var stopped = false
+        var started = false
+        var onStopped: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.shared = Mutex(Shared())
+        self.io = IOState()
+    }
+
+    public var status: Status {
+        shared.withLock { Status(connected: $0.connected, blocked: $0.blocked, waiting: $0.waiting, connections: $0.connections) }
+    }
+
+    /// Starts the I/O thread. Idempotent.
+    public func start() {
+        let first = shared.withLock { state in
+            defer { state.started = true }
+            return !state.started
+        }
+        guard first else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "amqp-publisher"
+        thread.start()
+    }
+
+    /// Publishes `messages` and returns once the broker confirmed all of them.
+    /// Throws `AMQPError` (`.nacked`, `.unroutable`, `.timeout`, `.overloaded`, `.closed`, `.channelClosed`).
+    public func publish(_ messages: [OutgoingMessage]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            publish(messages) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
+        }
+    }
+
+    public func publish(_ message: OutgoingMessage) async throws {
+        try await publish([message])
+    }
+
+    /// Callback form of `publish`: `completion` runs once, on the I/O thread, when all are confirmed or one failed.
+    /// Keep it short; resuming a continuation is the intended use.
+    public func publish(_ messages: [OutgoingMessage], completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void) {
+        guard !messages.isEmpty else { return completion(.success(())) }
+        let group = Group(count: messages.count, deadline: .now + configuration.publishTimeout, completion: completion)
+        enum Admission { case queuedFirst, queued, refused(AMQPError) }
+        let admission: Admission = shared.withLock { state in
+            if state.stopping { return .refused(AMQPError(code: .closed, message: "the publisher is shutting down")) }
+            if state.waiting + messages.count > configuration.maximumWaiting {
+                return .refused(AMQPError(code: .overloaded, message: "\(state.waiting) messages are already waiting for the broker"))
+            }
+            let wasEmpty = state.inbox.isEmpty
+            state.inbox.append(contentsOf: messages.map { Item(message: $0, group: group) })
+            state.waiting += messages.count
+            return wasEmpty ? .queuedFirst : .queued
+        }
+        switch admission {
+        case .queuedFirst: wakeup.signal()  // the I/O thread takes the whole inbox, so one wake-up per batch
+        case .queued: break
+        case .refused(let error): completion(.failure(error))
+        }
+    }
+
+    /// Stops taking messages, publishes what was accepted, waits for their confirms (up to the drain
+    /// timeout), fails what is left with `.closed`, and closes the connection.
+    public func shutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = shared.withLock { state in
+                state.stopping = true
+                if state.stopped || !state.started { return true }
+                state.onStopped.append(continuation)
+                return false
+            }
+            if done { continuation.resume() } else { wakeup.signal() }
+        }
+    }
+
+    // MARK: - The I/O thread
+
+    /// One `publish` call's messages: completes once, when the last is confirmed or the first fails.
+    /// Touched only by the I/O thread after it leaves the inbox.
+    private final class Group: @unchecked Sendable {
+        var remaining: Int
+        var done = false
+        let deadline: ContinuousClock.Instant
+        let completion: @Sendable (Result<Void, AMQPError>) -> Void
+
+        init(count: Int, deadline: ContinuousClock.Instant, completion: @escaping @Sendable (Result<Void, AMQPError>) -> Void) {
+            self.remaining = count
+            self.deadline = deadline
+            self.completion = completion
+        }
+    }
+
+    private struct Item: @unchecked Sendable {
+        var message: OutgoingMessage
+        let group: Group
+    }
+
+    private struct InFlight {
+        let sequence: UInt64
+        var item: Item
+        var returned: Int?
+    }
+
+    /// State owned by the I/O thread alone.
+    private final class IOState: @unchecked Sendable {
+        var connection: AMQPConnection?
+        var backlog = Deque<Item>()
+        var inFlight = Deque<InFlight>()
+        var nextSequence: UInt64 = 1
+        var blocked = false
+        var lastHeard = ContinuousClock.now
+        var backoff = Backoff()
+    }
+
+    private func run() {
+        var drainDeadline: ContinuousClock.Instant?
+        while true {
+            let (incoming, stopping) = shared.withLock { state in
+                defer { state.inbox.removeAll(keepingCapacity: true) }
+                return (state.inbox, state.stopping)
+            }
+            io.backlog.append(contentsOf: incoming)
+            if stopping {
+                if drainDeadline == nil { drainDeadline = .now + configuration.drainTimeout }
+                if io.backlog.isEmpty && io.inFlight.isEmpty { break }
+                if ContinuousClock.now >= drainDeadline! { break }
+            }
+            expireBacklog()
+            guard let connection = io.connection ?? connect() else {
+                wakeup.wait(socket: -1, timeout: io.backoff.next())
+                continue
+            }
+            do {
+                try cycle(connection)
+            } catch {
+                lose(connection, because: error)
+            }
+        }
+        let leftover = AMQPError(code: .closed, message: "the publisher shut down before the broker confirmed")
+        for entry in io.inFlight { finish(entry.item, .failure(leftover)) }
+        for item in io.backlog { finish(item, .failure(leftover)) }
+        io.inFlight.removeAll()
+        io.backlog.removeAll()
+        io.connection?.close()
+        io.connection = nil
+        let waiters = shared.withLock { state in
+            state.stopped = true
+            state.connected = false
+            let leftovers = state.inbox
+            state.inbox.removeAll()
+            defer { state.onStopped.removeAll() }
+            return (state.onStopped, leftovers)
+        }
+        for item in waiters.1 { finish(item, .failure(leftover)) }
+        for waiter in waiters.0 { waiter.resume() }
+    }
+
+    private func connect() -> AMQPConnection? {
+        do {
+            let connection = try AMQPConnection(configuration: configuration.connection)
+            try connection.declare(configuration.topology)
+            try connection.confirmSelect()
+            io.connection = connection
+            io.nextSequence = 1
+            io.blocked = false
+            io.lastHeard = .now
+            io.backoff.reset()
+            shared.withLock {
+                $0.connected = true
+                $0.blocked = false
+                $0.connections += 1
+            }
+            logger.info("publisher connected", metadata: ["broker": "\(configuration.connection.redacted)"])
+            return connection
+        } catch {
+            logger.warning("publisher cannot connect", metadata: ["error": "\(error)"])
+            shared.withLock { $0.connected = false }
+            return nil
+        }
+    }
+
+    /// One turn: publish what the window allows, wait for the socket or a wake-up, read all ready frames.
+    private func cycle(_ connection: AMQPConnection) throws {
+        var published = 0
+        while !io.blocked, io.inFlight.count < configuration.window, let item = io.backlog.popFirst() {
+            if item.group.done {  // its group already failed; don't publish the rest
+                finishAbandoned(item)
+                continue
+            }
+            do {
+                try connection.publish(item.message)
+            } catch {
+                io.backlog.prepend(item)
+                throw error
+            }
+            io.inFlight.append(InFlight(sequence: io.nextSequence, item: item, returned: nil))
+            io.nextSequence += 1
+            published += 1
+        }
+        let heartbeat = Duration.seconds(max(1, configuration.connection.heartbeat))
+        if !connection.hasBufferedInput {
+            let canPublishMore = !io.blocked && !io.backlog.isEmpty && io.inFlight.count < configuration.window
+            let readable = wakeup.wait(socket: connection.fileDescriptor, timeout: canPublishMore ? .zero : heartbeat / 2)
+            if readable { io.lastHeard = .now }
+        }
+        while let frame = try connection.pollFrame() {
+            io.lastHeard = .now
+            handle(frame)
+        }
+        if configuration.connection.heartbeat > 0, ContinuousClock.now - io.lastHeard > heartbeat * 2.5 {
+            throw AMQPError(code: .connection, message: "no heartbeat from the broker for \(heartbeat * 2.5)")
+        }
+    }
+
+    private func handle(_ frame: IncomingFrame) {
+        switch frame {
+        case .ack(let tag, let multiple):
+            confirm(upTo: tag, multiple: multiple) { entry in
+                if let code = entry.returned {
+                    return .failure(AMQPError(code: .unroutable, replyCode: code, message: "no queue is bound for \(entry.item.message.exchange) / \(entry.item.message.routingKey)"))
+                }
+                return .success(())
+            }
+        case .nack(let tag, let multiple):
+            confirm(upTo: tag, multiple: multiple) { _ in
+                .failure(AMQPError(code: .nacked, message: "the broker could not take the message"))
+            }
+        case .returned(let code, let exchange, let routingKey):
+            // A return comes right before the ack of the same message and carries no sequence number:
+            // it belongs to the oldest unconfirmed message for that exchange and routing key.
+            if let index = io.inFlight.firstIndex(where: {
+                $0.returned == nil && $0.item.message.exchange == exchange && $0.item.message.routingKey == routingKey
+            }) {
+                io.inFlight[index].returned = code
+            }
+        case .blocked:
+            io.blocked = true
+            shared.withLock { $0.blocked = true }
+            logger.warning("the broker blocks publishers (resource alarm)")
+        case .unblocked:
+            io.blocked = false
+            shared.withLock { $0.blocked = false }
+            logger.info("the broker unblocked publishers")
+        case .delivery, .consumerCancelled, .other:
+            break
+        }
+    }
+
+    private func confirm(upTo tag: UInt64, multiple: Bool, outcome: (InFlight) -> Result<Void, AMQPError>) {
+        if multiple {
+            while let first = io.inFlight.first, first.sequence <= tag {
+                io.inFlight.removeFirst()
+                finish(first.item, outcome(first))
+            }
+        } else if let index = io.inFlight.firstIndex(where: { $0.sequence == tag }) {
+            let entry = io.inFlight.remove(at: index)
+            finish(entry.item, outcome(entry))
+        }
+    }
+
+    /// The connection or channel is gone. Unconfirmed messages go back to the front of the backlog to be
+    /// republished after the reconnect (consumers are idempotent), except when the broker closed the
+    /// channel over something we sent: then they fail, so callers learn of it instead of looping.
+    private func lose(_ connection: AMQPConnection, because error: any Error) {
+        let amqpError = error as? AMQPError ?? AMQPError(code: .connection, message: "\(error)")
+        logger.warning("publisher lost its connection", metadata: ["error": "\(amqpError)", "unconfirmed": "\(io.inFlight.count)"])
+        if amqpError.code == .channelClosed {
+            connection.close()
+            for entry in io.inFlight { finish(entry.item, .failure(amqpError)) }
+        } else {
+            connection.abandon()
+            for entry in io.inFlight.reversed() { io.backlog.prepend(entry.item) }
+        }
+        io.inFlight.removeAll()
+        io.connection = nil
+        shared.withLock { $0.connected = false }
+    }
+
+    private func expireBacklog() {
+        let now = ContinuousClock.now
+        guard let first = io.backlog.first, first.group.deadline <= now || first.group.done else { return }
+        io.backlog.removeAll { item in
+            if item.group.done { finishAbandoned(item); return true }
+            guard item.group.deadline <= now else { return false }
+            finish(item, .failure(AMQPError(code: .timeout, message: "the broker did not confirm in time")))
+            return true
+        }
+    }
+
+    private func finish(_ item: Item, _ result: Result<Void, AMQPError>) {
+        shared.withLock { $0.waiting -= 1 }
+        let group = item.group
+        guard !group.done else { return }
+        switch result {
+        case .success:
+            group.remaining -= 1
+            if group.remaining == 0 {
+                group.done = true
+                group.completion(.success(()))
+            }
+        case .failure(let error):
+            group.done = true
+            group.completion(.failure(error))
+        }
+    }
+
+    /// An item of a group that already failed: only the count of waiting messages changes.
+    private func finishAbandoned(_ item: Item) {
+        shared.withLock { $0.waiting -= 1 }
+    }
+}

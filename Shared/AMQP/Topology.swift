@@ -1,0 +1,111 @@
+/// Exchanges, queues and bindings, declared identically by every service at connect time (declares are
+/// idempotent when the arguments match) and mirrored in `deploy/rabbitmq/definitions.json`.
+public struct Topology: Sendable, Equatable {
+    public struct Exchange: Sendable, Equatable {
+        public var name: String
+        /// `topic`, `direct`, `fanout` or `x-consistent-hash`.
+        public var type: String
+        public init(name: String, type: String) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var arguments: [String: FieldValue]
+        public init(name: String, arguments: [String: FieldValue]) {
+            self.name = name
+            self.arguments = arguments
+        }
+    }
+
+    public struct Binding: Sendable, Equatable {
+        public var queue: String
+        public var exchange: String
+        public var routingKey: String
+        public init(queue: String, exchange: String, routingKey: String) {
+            self.queue = queue
+            self.exchange = exchange
+            self.routingKey = routingKey
+        }
+    }
+
+    public var exchanges: [Exchange]
+    public var queues: [Queue]
+    public var bindings: [Binding]
+
+    public init(exchanges: [Exchange], queues: [Queue], bindings: [Binding]) {
+        self.exchanges = exchanges
+        self.queues = queues
+        self.bindings = bindings
+    }
+}
+
+/// The names of Undersigned's exchanges and queues. A `prefix` keeps several suites (or tests) apart on
+/// one broker; production uses none.
+public struct TopologyNames: Sendable, Equatable {
+    public let prefix: String
+
+    public init(prefix: String = "") {
+        self.prefix = prefix
+    }
+
+    /// Intake publishes envelopes here.
+    public var submittedExchange: String { prefix + "signatures.submitted" }
+    /// Partners publish envelopes here, routing key `<partner>.<anything>`.
+    public var partnersExchange: String { prefix + "partners.submitted" }
+    /// Dedup publishes `SignaturesAccepted` here.
+    public var acceptedExchange: String { prefix + "signatures.accepted" }
+    /// Tally publishes `MilestoneReached` here.
+    public var milestonesExchange: String { prefix + "petitions.milestones" }
+    /// Every queue dead-letters here, routing key = the queue's name.
+    public var deadExchange: String { prefix + "undersigned.dead" }
+
+    public var dedupQueue: String { prefix + "dedup.submitted" }
+    public var tallyQueue: String { prefix + "tally.accepted" }
+    public var deliveryMilestonesQueue: String { prefix + "delivery.milestones" }
+    public var deliveryReceiptsQueue: String { prefix + "delivery.receipts" }
+
+    public var workQueues: [String] { [dedupQueue, tallyQueue, deliveryMilestonesQueue, deliveryReceiptsQueue] }
+
+    /// Where dead letters of `queue` are kept.
+    public func deadQueue(for queue: String) -> String { queue + ".dead" }
+}
+
+extension Topology {
+    /// Redeliveries of one message before the broker dead-letters it (quorum queue `x-delivery-limit`).
+    public static let deliveryLimit: Int64 = 10
+
+    /// Undersigned's topology. Work queues are quorum queues that dead-letter to `undersigned.dead`
+    /// with their own name as routing key; each has a `<queue>.dead` quorum queue behind it.
+    public static func undersigned(_ names: TopologyNames = TopologyNames()) -> Topology {
+        let exchanges = [
+            Exchange(name: names.submittedExchange, type: "topic"),
+            Exchange(name: names.partnersExchange, type: "topic"),
+            Exchange(name: names.acceptedExchange, type: "topic"),
+            Exchange(name: names.milestonesExchange, type: "topic"),
+            Exchange(name: names.deadExchange, type: "direct"),
+        ]
+        var queues: [Queue] = []
+        var bindings: [Binding] = []
+        for queue in names.workQueues {
+            queues.append(Queue(name: queue, arguments: [
+                "x-queue-type": .string("quorum"),
+                "x-dead-letter-exchange": .string(names.deadExchange),
+                "x-dead-letter-routing-key": .string(queue),
+                "x-delivery-limit": .int(deliveryLimit),
+            ]))
+            let dead = names.deadQueue(for: queue)
+            queues.append(Queue(name: dead, arguments: ["x-queue-type": .string("quorum")]))
+            bindings.append(Binding(queue: dead, exchange: names.deadExchange, routingKey: queue))
+        }
+        bindings += [
+            Binding(queue: names.dedupQueue, exchange: names.submittedExchange, routingKey: "#"),
+            Binding(queue: names.dedupQueue, exchange: names.partnersExchange, routingKey: "#"),
+            Binding(queue: names.tallyQueue, exchange: names.acceptedExchange, routingKey: "#"),
+            Binding(queue: names.deliveryMilestonesQueue, exchange: names.milestonesExchange, routingKey: "#"),
+        ]
+        return Topology(exchanges: exchanges, queues: queues, bindings: bindings)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// A signer's identity: the email address as the mail provider sees the mailbox.
+///
+/// Trimmed, Unicode NFC, lower-cased, with the provider's rules applied (aliases, ignored dots, `+tags`).
+/// Two addresses that reach the same mailbox have the same canonical form, so one person signs once.
+/// The value is personal data: never log it, and store only its keyed hash (`SignerKey`).
+public struct CanonicalEmail: Hashable, Sendable {
+    public let value: String
+
+    /// The longest address SMTP can carry (RFC 5321 §4.5.3.1.3: a 256-octet path less the brackets).
+    public static let maximumLength = 254
+
+    public init(_ raw: String, rules: EmailProviderRules = .default) throws(ValidationProblem) {
+        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let normalised = trimmed.precomposedStringWithCanonicalMapping.lowercased()
+        guard !normalised.isEmpty else {
+            throw ValidationProblem(field: "email", reason: "is required")
+        }
+        guard normalised.utf8.count <= Self.maximumLength else {
+            throw ValidationProblem(field: "email", reason: "is longer than \(Self.maximumLength) characters")
+        }
+        guard let at = normalised.lastIndex(of: "@") else {
+            throw ValidationProblem(field: "email", reason: "must be an address like name@example.org")
+        }
+        var local = String(normalised[..<at])
+        var domain = String(normalised[normalised.index(after: at)...])
+        if domain.hasSuffix(".") { domain.removeLast() }
+        try Self.check(local: local, domain: domain)
+
+        if let provider = rules.provider(for: domain) {
+            domain = provider.domain
+            for separator in provider.tagSeparators {
+                if let range = local.range(of: separator), range.lowerBound != local.startIndex {
+                    local = String(local[..<range.lowerBound])
+                }
+            }
+            if provider.ignoresDots {
+                local.removeAll { $0 == "." }
+            }
+            guard !local.isEmpty else {
+                throw ValidationProblem(field: "email", reason: "must have a mailbox name before the @")
+            }
+        }
+        value = local + "@" + domain
+    }
+
+    private static func check(local: String, domain: String) throws(ValidationProblem) {
+        guard !local.isEmpty, local.utf8.count <= 64 else {
+            throw ValidationProblem(field: "email", reason: "must have a mailbox name of 1 to 64 characters before the @")
+        }
+        guard !local.contains(where: { $0.isWhitespace || $0 == "@" || $0.isNewline || $0 == "\"" }),
+            !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
+        else {
+            throw ValidationProblem(field: "email", reason: "has characters that are not allowed in the mailbox name")
+        }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, domain.utf8.count <= 253 else {
+            throw ValidationProblem(field: "email", reason: "must have a domain with a dot, like example.org")
+        }
+        for label in labels {
+            guard !label.isEmpty, label.utf8.count <= 63, !label.hasPrefix("-"), !label.hasSuffix("-"),
+                label.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+            else {
+                throw ValidationProblem(field: "email", reason: "has a domain that is not valid")
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// A fixed set of worker threads, each owning one `PostgresConnection`. Async callers hand a closure to
+/// the next free worker; the blocking libpq calls run on that worker's thread, never on Swift's
+/// cooperative pool or a NIO event loop.
+///
+/// A broken connection is dropped and replaced when the worker takes its next job. The pool does not
+/// retry work by itself: callers decide (see `PostgresError.isRetryable`).
+public final class PostgresPool: Sendable {
+    public struct Configuration: Sendable {
+        /// `postgresql://user:password@host:port/database`
+        public var url: String
+        /// Worker threads, hence connections. Default 4.
+        public var size: Int
+        /// Shown in `pg_stat_activity`.
+        public var applicationName: String
+
+        public init(url: String, size: Int = 4, applicationName: String = "undersigned") {
+            self.url = url
+            self.size = size
+            self.applicationName = applicationName
+        }
+    }
+
+    fileprivate typealias Job = @Sendable (Worker) -> Void
+
+    private let configuration: Configuration
+    private let jobs = Mutex<(queue: [Job], head: Int, closed: Bool)>(([], 0, false))
+    private let available = DispatchSemaphore(value: 0)
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        for index in 0..<max(1, configuration.size) {
+            let worker = Worker(pool: self, index: index)
+            let thread = Thread { worker.run() }
+            thread.name = "postgres-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Runs `body` on a worker thread with its connection (connecting first if needed).
+    public func withConnection<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let accepted = enqueue { worker in
+                do {
+                    let connection = try worker.connection()
+                    do {
+                        continuation.resume(returning: try body(connection))
+                    } catch {
+                        if !connection.isUsable { worker.drop() }
+                        continuation.resume(throwing: error)
+                    }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            if !accepted {
+                continuation.resume(throwing: PostgresError(code: .closed, message: "the connection pool is closed"))
+            }
+        }
+    }
+
+    /// Runs `body` in one transaction on one connection.
+    public func transaction<T: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in try connection.transaction(body) }
+    }
+
+    /// Runs one statement.
+    @discardableResult
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { connection in try connection.query(query) }
+    }
+
+    /// True when a connection can run `SELECT 1` now.
+    public func isReachable() async -> Bool {
+        (try? await query("SELECT 1")) != nil
+    }
+
+    /// Stops the workers after the jobs already queued; later calls fail with `.closed`.
+    public func close() {
+        let wasOpen = jobs.withLock { state in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        guard wasOpen else { return }
+        for _ in 0..<max(1, configuration.size) { available.signal() }
+    }
+
+    private func enqueue(_ job: @escaping Job) -> Bool {
+        let accepted = jobs.withLock { state in
+            guard !state.closed else { return false }
+            state.queue.append(job)
+            return true
+        }
+        if accepted { available.signal() }
+        return accepted
+    }
+
+    /// The next job, or nil when the pool is closed and drained.
+    fileprivate func next() -> Job? {
+        while true {
+            available.wait()
+            let (job, done): (Job?, Bool) = jobs.withLock { state in
+                if state.head < state.queue.count {
+                    let job = state.queue[state.head]
+                    state.head += 1
+                    if state.head > 1024 && state.head * 2 > state.queue.count {
+                        state.queue.removeFirst(state.head)
+                        state.head = 0
+                    }
+                    return (job, false)
+                }
+                return (nil, state.closed)
+            }
+            if let job { return job }
+            if done { return nil }
+        }
+    }
+
+    /// One thread's connection. Touched only by its own thread.
+    fileprivate final class Worker: @unchecked Sendable {
+        private let pool: PostgresPool  // the threads keep the pool alive until close()
+        private let index: Int
+        private var current: PostgresConnection?
+
+        init(pool: PostgresPool, index: Int) {
+            self.pool = pool
+            self.index = index
+        }
+
+        func run() {
+            while let job = pool.next() {
+                job(self)
+            }
+            current?.close()
+            current = nil
+        }
+
+        func connection() throws -> PostgresConnection {
+            if let current, current.isUsable { return current }
+            current = nil
+            let connection = try PostgresConnection(
+                url: pool.configuration.url, applicationName: pool.configuration.applicationName)
+            current = connection
+            return connection
+        }
+
+        func drop() {
+            pool.logger.warning("dropping a broken PostgreSQL connection", metadata: ["worker": "\(index)"])
+            current?.close()
+            current = nil
+        }
+    }
+}

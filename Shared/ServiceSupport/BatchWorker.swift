@@ -1,0 +1,131 @@
+import AMQP
+import Foundation
+import Logging
+import Metrics
+import Postgres
+import ServiceLifecycle
+
+/// Handles a batch of deliveries: does its work (one database transaction, downstream publishes with
+/// confirms) and returns the deliveries that can never succeed. Throwing means "nothing was done":
+/// a retryable error retries the batch, any other error makes the worker try each delivery alone.
+public protocol BatchHandler: Sendable {
+    func handle(_ deliveries: [Delivery]) async throws -> [DeadLetter]
+}
+
+/// Consumes a queue in batches and wraps the handler with what every consumer needs: retry with
+/// back-off on transient failures, dead-lettering with a reason (confirmed before the ack), isolation of
+/// a poison message by retrying deliveries one at a time, metrics, and a graceful stop that finishes and
+/// acks the batch in hand.
+public struct BatchWorker: Service {
+    let consumer: AMQPConsumer
+    let publisher: AMQPPublisher
+    let handler: any BatchHandler
+    let service: String
+    let queue: String
+    let deadExchange: String
+    let logger: Logger
+    private let processed: Counter
+    private let deadLettered: Counter
+    private let retries: Counter
+    private let batchSeconds: Timer
+
+    public init(
+        consumer: AMQPConsumer, publisher: AMQPPublisher, handler: any BatchHandler, service: String, queue: String,
+        deadExchange: String, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.publisher = publisher
+        self.handler = handler
+        self.service = service
+        self.queue = queue
+        self.deadExchange = deadExchange
+        self.logger = logger
+        let dimensions = [("queue", queue)]
+        processed = Counter(label: "undersigned_messages_processed_total", dimensions: dimensions)
+        deadLettered = Counter(label: "undersigned_messages_dead_lettered_total", dimensions: dimensions)
+        retries = Counter(label: "undersigned_batch_retries_total", dimensions: dimensions)
+        batchSeconds = Timer(label: "undersigned_batch_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+    }
+
+    public func run() async throws {
+        consumer.start()
+        await withGracefulShutdownHandler {
+            for await batch in consumer.batches {
+                await process(batch)
+            }
+        } onGracefulShutdown: {
+            consumer.requestStop()
+        }
+        await consumer.stop()
+    }
+
+    func process(_ batch: DeliveryBatch) async {
+        let started = ContinuousClock.now
+        var backoff = Duration.milliseconds(50)
+        while true {
+            do {
+                let dead = try await handler.handle(batch.deliveries)
+                try await deadLetter(dead)
+                consumer.settle(batch, .ack)
+                processed.increment(by: batch.deliveries.count)
+                batchSeconds.record(duration: ContinuousClock.now - started)
+                return
+            } catch where Self.isRetryable(error) {
+                retries.increment()
+                logger.warning("batch failed, retrying", metadata: ["queue": "\(queue)", "error": "\(error)", "in": "\(backoff)"])
+                if consumer.isStopping && backoff >= .seconds(2) {
+                    // Shutting down and the failure persists: leave the batch unacked; the broker redelivers it.
+                    return
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            } catch {
+                logger.error("batch failed; handling its messages one at a time", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                if await processOneByOne(batch) { return }
+            }
+        }
+    }
+
+    /// A non-retryable failure: find the message(s) that cause it. Returns false if a retryable failure
+    /// got in the way (the whole batch is then tried again).
+    private func processOneByOne(_ batch: DeliveryBatch) async -> Bool {
+        var dead: [DeadLetter] = []
+        for delivery in batch.deliveries {
+            do {
+                dead += try await handler.handle([delivery])
+            } catch where Self.isRetryable(error) {
+                return false
+            } catch {
+                dead.append(DeadLetter(delivery: delivery, code: "handler_failed", reason: "\(error)"))
+            }
+        }
+        do {
+            try await deadLetter(dead)
+        } catch {
+            return false
+        }
+        consumer.settle(batch, .ack)
+        processed.increment(by: batch.deliveries.count)
+        return true
+    }
+
+    private func deadLetter(_ dead: [DeadLetter]) async throws {
+        guard !dead.isEmpty else { return }
+        for letter in dead {
+            logger.warning("dead-lettering a message", metadata: [
+                "queue": "\(queue)", "code": "\(letter.code)", "reason": "\(letter.reason)",
+                "message_id": "\(letter.delivery.properties.messageID ?? "")",
+            ])
+        }
+        try await publisher.publish(dead.map { $0.message(service: service, queue: queue, deadExchange: deadExchange) })
+        deadLettered.increment(by: dead.count)
+    }
+
+    static func isRetryable(_ error: any Error) -> Bool {
+        switch error {
+        case let error as PostgresError: error.isRetryable
+        case let error as AMQPError: error.isRetryable
+        default: false
+        }
+    }
+}

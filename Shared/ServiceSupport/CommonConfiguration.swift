@@ -1,0 +1,62 @@
+import Foundation
+import AMQP
+import Postgres
+
+/// The settings every service shares, from `UNDERSIGNED_*` environment variables. Defaults work against
+/// the local servers that `scripts/up` starts.
+public struct CommonConfiguration: Sendable {
+    /// `UNDERSIGNED_AMQP_URL`, default `amqp://guest:guest@127.0.0.1:5672/%2f`.
+    public var amqp: AMQPConfiguration
+    /// `UNDERSIGNED_DATABASE_URL`, default `postgresql://undersigned@127.0.0.1:5432/undersigned`.
+    public var databaseURL: String
+    /// `UNDERSIGNED_DATABASE_POOL_SIZE`, connections per process, default 4.
+    public var databasePoolSize: Int
+    /// `UNDERSIGNED_TOPOLOGY_PREFIX`, put before every exchange and queue name, default none.
+    /// Lets several suites share one broker (and tests run side by side).
+    public var topology: TopologyNames
+    /// `UNDERSIGNED_LOG_LEVEL`, default info.
+    public var logLevel: LogLevelSetting
+    /// `UNDERSIGNED_MIGRATE_ON_START`, apply pending migrations at start (under an advisory lock), default true.
+    public var migrateOnStart: Bool
+    /// `UNDERSIGNED_INSTANCE`, a name for this process in logs and connection names, default the host name and pid.
+    public var instance: String
+
+    public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    public static let defaultDatabaseURL = "postgresql://undersigned@127.0.0.1:5432/undersigned"
+
+    public init(
+        amqp: AMQPConfiguration, databaseURL: String, databasePoolSize: Int = 4, topology: TopologyNames = TopologyNames(),
+        logLevel: LogLevelSetting = .info, migrateOnStart: Bool = true, instance: String
+    ) {
+        self.amqp = amqp
+        self.databaseURL = databaseURL
+        self.databasePoolSize = databasePoolSize
+        self.topology = topology
+        self.logLevel = logLevel
+        self.migrateOnStart = migrateOnStart
+        self.instance = instance
+    }
+
+    public init(service: String, reader: ConfigurationReader) {
+        let instance = reader.string("UNDERSIGNED_INSTANCE", default: "\(service)-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
+        self.init(
+            amqp: reader.amqp("UNDERSIGNED_AMQP_URL", default: Self.defaultAMQPURL, connectionName: instance),
+            databaseURL: reader.postgresURL("UNDERSIGNED_DATABASE_URL", default: Self.defaultDatabaseURL),
+            databasePoolSize: reader.int("UNDERSIGNED_DATABASE_POOL_SIZE", default: 4, in: 1...64),
+            topology: TopologyNames(prefix: reader.string("UNDERSIGNED_TOPOLOGY_PREFIX", default: "")),
+            logLevel: reader.logLevel(),
+            migrateOnStart: reader.bool("UNDERSIGNED_MIGRATE_ON_START", default: true),
+            instance: instance)
+    }
+
+    public var postgres: PostgresPool.Configuration {
+        PostgresPool.Configuration(url: databaseURL, size: databasePoolSize, applicationName: instance)
+    }
+
+    /// The AMQP settings with a connection name for one role (`publisher`, `consumer`).
+    public func amqp(role: String) -> AMQPConfiguration {
+        var configuration = amqp
+        configuration.connectionName = "\(instance)-\(role)"
+        return configuration
+    }
+}

@@ -1,0 +1,35 @@
+import AMQP
+import Hummingbird
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// The HTTP side of a worker that has no public API: `/health/live`, `/health/ready` (broker and
+/// database reachable, not draining) and `/metrics`, with the worker's services run by the application.
+public enum OperationsApplication {
+    public static func build(
+        name: String, host: String = "0.0.0.0", port: Int, pool: PostgresPool, publisher: AMQPPublisher, consumer: AMQPConsumer,
+        services: [any Service], onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumer: consumer))
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "undersigned-\(name)"),
+            services: services,
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}
+
+extension Readiness {
+    /// A consuming worker is ready when both broker connections are up, it is not stopping, and the
+    /// database answers.
+    public static func worker(pool: PostgresPool, publisher: AMQPPublisher, consumer: AMQPConsumer) -> Readiness {
+        let readiness = Readiness()
+        readiness.add("broker_publisher") { publisher.status.connected }
+        readiness.add("broker_consumer") { consumer.isConnected && !consumer.isStopping }
+        readiness.add("database") { await pool.isReachable() }
+        return readiness
+    }
+}

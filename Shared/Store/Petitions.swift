@@ -1,0 +1,81 @@
+import Foundation
+import Models
+import Postgres
+
+/// A petition as stored.
+public struct Petition: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable { case open, closed }
+
+    public var id: Int64
+    public var slug: String
+    public var title: String
+    public var body: String
+    public var status: Status
+    public var closesAt: Date?
+    /// Thresholds that produce a `MilestoneReached` once each, ascending.
+    public var milestones: [Int64]
+    public var createdAt: Date
+
+    /// Open, and its closing time (if any) has not passed.
+    public func isTakingSignatures(at now: Date = Date()) -> Bool {
+        status == .open && (closesAt.map { now < $0 } ?? true)
+    }
+}
+
+/// Queries on `petitions`. Each takes the connection it runs on (see `PostgresPool.withConnection`).
+public enum Petitions {
+    public static let defaultMilestones: [Int64] = [1_000, 10_000, 100_000, 1_000_000]
+
+    static let columns = "id, slug, title, body, status, closes_at, milestones, created_at"
+
+    public static func find(slug: String, on connection: PostgresConnection) throws -> Petition? {
+        try connection.query("SELECT id, slug, title, body, status, closes_at, milestones, created_at FROM petitions WHERE slug = \(slug)")
+            .first.map(petition)
+    }
+
+    public static func list(on connection: PostgresConnection) throws -> [Petition] {
+        try connection.query("SELECT id, slug, title, body, status, closes_at, milestones, created_at FROM petitions ORDER BY created_at, id")
+            .map(petition)
+    }
+
+    /// Creates the petition, or updates its title and text if the slug exists (so seeding is repeatable).
+    @discardableResult
+    public static func upsert(
+        slug: String, title: String, body: String = "", milestones: [Int64] = defaultMilestones, closesAt: Date? = nil,
+        on connection: PostgresConnection
+    ) throws -> Petition {
+        let slug = try PetitionSlug.validate(slug)
+        let sorted = Array(Set(milestones)).sorted()
+        let rows = try connection.query("""
+            INSERT INTO petitions (slug, title, body, milestones, closes_at)
+            VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz)
+            ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,
+                milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at
+            RETURNING id, slug, title, body, status, closes_at, milestones, created_at
+            """)
+        return try petition(rows[0])
+    }
+
+    /// Opens or closes a petition; returns false when there is no such slug.
+    @discardableResult
+    public static func setStatus(_ status: Petition.Status, slug: String, on connection: PostgresConnection) throws -> Bool {
+        try connection.query("UPDATE petitions SET status = \(status.rawValue) WHERE slug = \(slug)").affectedRows == 1
+    }
+
+    static func petition(_ row: PostgresRow) throws -> Petition {
+        Petition(
+            id: try row.decode(Int64.self, 0),
+            slug: try row.decode(String.self, 1),
+            title: try row.decode(String.self, 2),
+            body: try row.decode(String.self, 3),
+            status: Petition.Status(rawValue: try row.decode(String.self, 4)) ?? .closed,
+            closesAt: try row.decodeIfPresent(Date.self, 5),
+            milestones: parseBigintArray(try row.decode(String.self, 6)),
+            createdAt: try row.decode(Date.self, 7))
+    }
+
+    /// `{1000,10000}` → `[1000, 10000]`
+    static func parseBigintArray(_ text: String) -> [Int64] {
+        text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",").compactMap { Int64($0) }
+    }
+}

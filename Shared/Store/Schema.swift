@@ -1,0 +1,77 @@
+import Postgres
+
+/// Undersigned's database schema, as numbered migrations. Append new ones; never edit an applied one.
+public enum Schema {
+    public static let migrator = Migrator(migrations: [
+        Migration(version: 1, name: "petitions, signatures, counts, milestones", sql: """
+            CREATE TABLE petitions (
+                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                slug        text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9][a-z0-9-]{0,63}$'),
+                title       text NOT NULL,
+                body        text NOT NULL DEFAULT '',
+                status      text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+                closes_at   timestamptz,
+                milestones  bigint[] NOT NULL DEFAULT '{1000,10000,100000,1000000}',
+                created_at  timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- One row per signer per petition. signer_key is HMAC-SHA256(secret, canonical email):
+            -- 32 bytes, compact enough that the unique index stays in memory at 100M rows per GB of buffers.
+            -- The plaintext email is not stored here.
+            CREATE TABLE signatures (
+                id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                petition_id     bigint NOT NULL REFERENCES petitions (id),
+                signer_key      bytea NOT NULL CHECK (length(signer_key) = 32),
+                submission_id   uuid NOT NULL,
+                name            text NOT NULL,
+                country         char(2) NOT NULL,
+                postal_code     text,
+                contact_opt_in  boolean NOT NULL DEFAULT false,
+                source          text NOT NULL,
+                partner         text,
+                signed_at       timestamptz NOT NULL,
+                accepted_at     timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (petition_id, signer_key)
+            );
+
+            -- Tally's record of what it counted, written in the same transaction as the increments:
+            -- a redelivered accepted event finds its id here and changes nothing.
+            CREATE TABLE tally_counted (
+                signature_id bigint PRIMARY KEY
+            );
+
+            -- Counts per petition and country. Each tally instance writes its own shard, so instances never
+            -- wait on one hot row; a read sums the shards (a few hundred rows at most).
+            CREATE TABLE petition_counts (
+                petition_id bigint NOT NULL REFERENCES petitions (id),
+                country     char(2) NOT NULL,
+                shard       smallint NOT NULL DEFAULT 0,
+                count       bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+                updated_at  timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (petition_id, country, shard)
+            );
+
+            -- A threshold is crossed once (primary key). published_at is the outbox mark: tally publishes
+            -- rows where it is NULL after each commit, so a crash between commit and publish loses nothing.
+            CREATE TABLE milestones (
+                petition_id   bigint NOT NULL REFERENCES petitions (id),
+                threshold     bigint NOT NULL,
+                total         bigint NOT NULL,
+                reached_at    timestamptz NOT NULL DEFAULT now(),
+                published_at  timestamptz,
+                PRIMARY KEY (petition_id, threshold)
+            );
+            CREATE INDEX milestones_unpublished ON milestones (reached_at) WHERE published_at IS NULL;
+
+            -- What delivery received, once per event key.
+            CREATE TABLE delivery_events (
+                id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                event_key    text NOT NULL UNIQUE,
+                kind         text NOT NULL,
+                petition     text NOT NULL,
+                payload      jsonb NOT NULL,
+                received_at  timestamptz NOT NULL DEFAULT now()
+            );
+            """),
+    ])
+}

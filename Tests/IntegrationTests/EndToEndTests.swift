@@ -1,0 +1,174 @@
+import Foundation
+import Postgres
+import Store
+import Testing
+
+@Suite("End to end: HTTP → intake → broker → dedup → PostgreSQL → tally → delivery", .serialized)
+struct EndToEndTests {
+    static let countries = ["FR", "KE", "BR", "IN", "US", "DE", "GB", "JP", "NG"]
+
+    /// A signer's email as first typed, and a variant the same person might type later.
+    static func emails(_ i: Int) -> (first: String, variant: String) {
+        switch i % 4 {
+        case 0: ("signer.\(i)@gmail.com", "Signer\(i)+stage@googlemail.com")  // gmail dots, alias, +tag
+        case 1: ("signer\(i)@example.org", "  SIGNER\(i)@Example.ORG ")        // case and spaces
+        case 2: ("s.i.g.n.e.r\(i)@gmail.com", "signer\(i)@GMAIL.com")           // dots and case
+        default: ("signer\(i)@outlook.com", "signer\(i)+festival@outlook.com")  // +tag
+        }
+    }
+
+    static func body(name: String, email: String, country: String, source: String = "web") -> String {
+        let object: [String: Any] = ["name": name, "email": email, "country": country, "contact_opt_in": false, "source": source]
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    @Test("2,000 concurrent signatures with 200 duplicates are counted exactly: 1,800")
+    func signaturesAreCountedExactlyOnce() async throws {
+        let databaseURL = try TestEnvironment.makeDatabase()
+        let names = TestEnvironment.topologyNames()
+        defer {
+            TestEnvironment.dropTopology(names)
+            TestEnvironment.dropDatabase(databaseURL)
+        }
+        let connection = try PostgresConnection(url: databaseURL)
+        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", milestones: [1000, 5000], on: connection)
+        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+
+        var requests: [(email: String, country: String)] = []
+        var expectedByCountry: [String: Int] = [:]
+        for i in 0..<1800 {
+            let country = Self.countries[i % Self.countries.count]
+            requests.append((Self.emails(i).first, country))
+            expectedByCountry[country, default: 0] += 1
+        }
+        for i in stride(from: 0, to: 1800, by: 9).prefix(200) {
+            requests.append((Self.emails(i).variant, Self.countries[i % Self.countries.count]))
+        }
+        #expect(requests.count == 2000)
+        requests.shuffle()
+
+        let statuses = try await withThrowingTaskGroup(of: [Int].self) { group in
+            let lanes = 64
+            for lane in 0..<lanes {
+                let mine = stride(from: lane, to: requests.count, by: lanes).map { requests[$0] }
+                group.addTask {
+                    var statuses: [Int] = []
+                    for (index, request) in mine.enumerated() {
+                        let reply = try await suite.post(
+                            port: suite.intakePort, "/v1/petitions/digital-peace-now/signatures",
+                            body: Self.body(name: "Signer \(lane)-\(index)", email: request.email, country: request.country))
+                        statuses.append(reply.status)
+                    }
+                    return statuses
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        // Duplicates get the same answer as new signatures: the API never tells who signed already.
+        #expect(statuses.count == 2000)
+        #expect(statuses.allSatisfy { $0 == 202 })
+
+        let counted = try await TestEnvironment.eventually(timeout: .seconds(90)) {
+            (try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 1800
+        }
+        #expect(counted, "the count did not reach 1,800")
+        // Let any straggling redelivery land, then check nothing moved.
+        try await Task.sleep(for: .milliseconds(500))
+        let count = try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count")
+        #expect(count.status == 200)
+        #expect(count.json["total"] as? Int == 1800)
+        #expect((count.json["by_country"] as? [String: Int]) == expectedByCountry)
+        #expect(count.headers["cache-control"] != nil)
+
+        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 1800)
+        #expect(try connection.query("SELECT count(*) FROM tally_counted").first?.decode(Int.self, 0) == 1800)
+        #expect(try connection.query("SELECT count(DISTINCT signer_key) FROM signatures").first?.decode(Int.self, 0) == 1800)
+
+        // The 1,000 milestone was crossed once, published once and recorded once by delivery.
+        let delivered = try await TestEnvironment.eventually(timeout: .seconds(30)) {
+            try connection.query("SELECT count(*) FROM delivery_events WHERE event_key = 'milestone:digital-peace-now:1000'")
+                .first?.decode(Int.self, 0) == 1
+        }
+        #expect(delivered)
+        #expect(try connection.query("SELECT count(*) FROM milestones").first?.decode(Int.self, 0) == 1)
+        #expect(try connection.query("SELECT count(*) FROM milestones WHERE published_at IS NOT NULL").first?.decode(Int.self, 0) == 1)
+        await suite.stop()
+    }
+
+    @Test("bad requests get a clear problem naming the field; unknown and closed petitions are refused")
+    func clearErrors() async throws {
+        let databaseURL = try TestEnvironment.makeDatabase()
+        let names = TestEnvironment.topologyNames()
+        defer {
+            TestEnvironment.dropTopology(names)
+            TestEnvironment.dropDatabase(databaseURL)
+        }
+        let connection = try PostgresConnection(url: databaseURL)
+        try Petitions.upsert(slug: "open-one", title: "Open", on: connection)
+        try Petitions.upsert(slug: "closed-one", title: "Closed", on: connection)
+        try Petitions.setStatus(.closed, slug: "closed-one", on: connection)
+        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        let path = "/v1/petitions/open-one/signatures"
+
+        let badEmail = try await suite.post(port: suite.intakePort, path, body: Self.body(name: "Ada", email: "ada-at-example", country: "GB"))
+        #expect(badEmail.status == 422)
+        #expect(badEmail.headers["content-type"] == "application/problem+json")
+        #expect(badEmail.json["field"] as? String == "email")
+        #expect(!badEmail.body.contains("ada-at-example"))
+
+        let badCountry = try await suite.post(port: suite.intakePort, path, body: Self.body(name: "Ada", email: "ada@example.org", country: "Atlantis"))
+        #expect(badCountry.status == 422)
+        #expect(badCountry.json["field"] as? String == "country")
+
+        let missingName = try await suite.post(port: suite.intakePort, path, body: #"{"email":"ada@example.org","country":"GB"}"#)
+        #expect(missingName.status == 422)
+        #expect(missingName.json["field"] as? String == "name")
+
+        let wrongType = try await suite.post(port: suite.intakePort, path, body: #"{"name":"Ada","email":"ada@example.org","country":"GB","contact_opt_in":"yes"}"#)
+        #expect(wrongType.status == 422)
+        #expect(wrongType.json["field"] as? String == "contact_opt_in")
+
+        let notJSON = try await suite.post(port: suite.intakePort, path, body: "{nope")
+        #expect(notJSON.status == 400)
+
+        let partnerSource = try await suite.post(port: suite.intakePort, path, body: Self.body(name: "Ada", email: "ada@example.org", country: "GB", source: "partner:acme"))
+        #expect(partnerSource.status == 422)
+        #expect(partnerSource.json["field"] as? String == "source")
+
+        let huge = try await suite.post(port: suite.intakePort, path, body: Self.body(name: String(repeating: "x", count: 20_000), email: "ada@example.org", country: "GB"))
+        #expect(huge.status == 413)
+
+        let unknown = try await suite.post(port: suite.intakePort, "/v1/petitions/no-such-petition/signatures", body: Self.body(name: "Ada", email: "ada@example.org", country: "GB"))
+        #expect(unknown.status == 404)
+        let closed = try await suite.post(port: suite.intakePort, "/v1/petitions/closed-one/signatures", body: Self.body(name: "Ada", email: "ada@example.org", country: "GB"))
+        #expect(closed.status == 410)
+
+        // An HTML form works too, and answers with a page when the browser asks for one.
+        let form = try await suite.post(
+            port: suite.intakePort, path, body: "name=Grace+Hopper&email=grace%40example.org&country=us&contact_opt_in=on",
+            contentType: "application/x-www-form-urlencoded", accept: "text/html")
+        #expect(form.status == 202)
+        #expect(form.body.contains("Thank you"))
+        let json = try await suite.post(port: suite.intakePort, path, body: Self.body(name: "Ada", email: "ada@example.org", country: "GB"))
+        #expect(json.status == 202)
+        #expect(UUID(uuidString: json.json["submission_id"] as? String ?? "") != nil)
+
+        let petition = try await suite.get(port: suite.intakePort, "/v1/petitions/open-one")
+        #expect(petition.status == 200)
+        #expect(petition.json["title"] as? String == "Open")
+        #expect(try await suite.get(port: suite.tallyPort, "/v1/petitions/nope/count").status == 404)
+
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+            (try await suite.get(port: suite.tallyPort, "/v1/petitions/open-one/count").json["total"] as? Int) == 2
+        })
+        for port in suite.opsPorts {
+            #expect(try await suite.get(port: port, "/health/live").status == 200)
+            #expect(try await suite.get(port: port, "/health/ready").status == 200)
+        }
+        let metrics = try await suite.get(port: suite.intakePort, "/metrics")
+        #expect(metrics.body.contains("undersigned_intake_signatures_accepted_total"))
+        // No email address or name reaches the metrics.
+        #expect(!metrics.body.contains("example.org"))
+        await suite.stop()
+    }
+}

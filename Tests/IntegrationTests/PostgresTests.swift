@@ -1,0 +1,98 @@
+import Foundation
+import Postgres
+import Store
+import Testing
+
+@Suite("PostgreSQL layer against a real server")
+struct PostgresTests {
+    @Test("a 500-row batch insert reports exactly the new rows")
+    func batchInsertReportsNewRows() async throws {
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let pool = PostgresPool(configuration: .init(url: url, size: 2), logger: TestEnvironment.logger)
+        defer { pool.close() }
+        try await pool.query("CREATE TABLE keyed (key bytea PRIMARY KEY, label text NOT NULL)")
+        let keys = (0..<500).map { i in ByteA((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) } + []) }
+        let existing = Array(keys.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+        try await pool.query("INSERT INTO keyed SELECT unnest(\(existing)::bytea[]), 'old'")
+        let labels = (0..<500).map { "row \($0) — \"quoted\", back\\slash, ünïcödé" }
+        let inserted = try await pool.transaction { connection in
+            try connection.query("""
+                INSERT INTO keyed (key, label)
+                SELECT k, l FROM unnest(\(keys)::bytea[], \(labels)::text[]) AS t(k, l) ORDER BY k
+                ON CONFLICT (key) DO NOTHING
+                RETURNING key, label
+                """)
+        }
+        #expect(inserted.count == 250)
+        let returned = Set(try inserted.map { try $0.decode(ByteA.self, 0) })
+        let expected = Set(keys.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
+        #expect(returned == expected)
+        let storedLabels = Set(try inserted.map { try $0.decode(String.self, 1) })
+        #expect(storedLabels == Set(labels.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)))
+        let total = try await pool.query("SELECT count(*) FROM keyed").first?.decode(Int.self, 0)
+        #expect(total == 500)
+    }
+
+    @Test("server errors are typed, with SQLSTATE, and a failed transaction rolls back")
+    func typedErrors() async throws {
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let pool = PostgresPool(configuration: .init(url: url, size: 1), logger: TestEnvironment.logger)
+        defer { pool.close() }
+        try await pool.query("CREATE TABLE t (id int PRIMARY KEY)")
+        do {
+            try await pool.transaction { connection in
+                try connection.query("INSERT INTO t VALUES (\(1))")
+                try connection.query("INSERT INTO t VALUES (\(1))")
+            }
+            Issue.record("a unique violation was not reported")
+        } catch let error as PostgresError {
+            #expect(error.code == .server)
+            #expect(error.sqlState == "23505")
+            #expect(!error.isRetryable)
+        }
+        #expect(try await pool.query("SELECT count(*) FROM t").first?.decode(Int.self, 0) == 0)
+        await #expect(throws: PostgresError.self) { try await pool.query("SELEC 1") }
+        // The connection is still usable after errors.
+        #expect(try await pool.query("SELECT \(41) + 1").first?.decode(Int.self, 0) == 42)
+        await #expect(throws: PostgresError.self) { try await pool.query("SELECT \("a\u{0}b")") }
+    }
+
+    @Test("a broken connection is replaced on the next use")
+    func brokenConnectionIsReplaced() async throws {
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let pool = PostgresPool(configuration: .init(url: url, size: 1), logger: TestEnvironment.logger)
+        defer { pool.close() }
+        let pid = try await pool.withConnection { $0.backendPID }
+        let admin = try PostgresConnection(url: url)
+        try admin.query("SELECT pg_terminate_backend(\(pid))")
+        do {
+            try await pool.query("SELECT 1")
+        } catch let error as PostgresError {
+            #expect(error.isRetryable)  // the first use finds it broken
+        }
+        let next = try await pool.withConnection { $0.backendPID }
+        #expect(next != pid)
+        #expect(try await pool.query("SELECT 1").first?.decode(Int.self, 0) == 1)
+    }
+
+    @Test("migrations apply once, also when several processes start together")
+    func migrationsAreIdempotent() async throws {
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    try Schema.migrator.migrate(on: try PostgresConnection(url: url), logger: TestEnvironment.logger)
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0 += $1 }
+        }
+        #expect(applied == Schema.migrator.migrations.map(\.version))
+        let connection = try PostgresConnection(url: url)
+        #expect(try Schema.migrator.migrate(on: connection, logger: TestEnvironment.logger).isEmpty)
+        #expect(try Schema.migrator.currentVersion(on: connection) == Schema.migrator.migrations.last?.version)
+    }
+}

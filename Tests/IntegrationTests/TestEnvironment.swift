@@ -1,0 +1,70 @@
+import AMQP
+import Foundation
+import Logging
+import Postgres
+import ServiceSupport
+import Store
+
+/// The throwaway servers `scripts/test` starts, and per-test isolation on them: a fresh database and a
+/// unique exchange/queue prefix for each test, so tests run side by side.
+enum TestEnvironment {
+    static let amqpURL = ProcessInfo.processInfo.environment["UNDERSIGNED_TEST_AMQP_URL"]
+        ?? "amqp://guest:guest@127.0.0.1:5673/%2f"
+    static let databaseURL = ProcessInfo.processInfo.environment["UNDERSIGNED_TEST_DATABASE_URL"]
+        ?? "postgresql://undersigned@127.0.0.1:5442/postgres"
+
+    static let logger: Logger = {
+        Observability.bootstrap(level: .warning)
+        return Logger(label: "undersigned.tests")
+    }()
+
+    static func amqp(_ name: String = "test", heartbeat: Int = 10) -> AMQPConfiguration {
+        var configuration = try! AMQPConfiguration(url: amqpURL, connectionName: name)
+        configuration.heartbeat = heartbeat
+        return configuration
+    }
+
+    static func uniqueName(_ kind: String) -> String {
+        "\(kind)_" + UUID().uuidString.prefix(8).lowercased()
+    }
+
+    /// A new topology prefix; the caller deletes its queues with `dropTopology`.
+    static func topologyNames() -> TopologyNames {
+        TopologyNames(prefix: uniqueName("t") + ".")
+    }
+
+    static func dropTopology(_ names: TopologyNames) {
+        guard let admin = try? AMQPAdmin(configuration: amqp("cleanup")) else { return }
+        try? admin.delete(.undersigned(names))
+    }
+
+    /// Creates an empty database, migrated when asked, and returns its URL.
+    static func makeDatabase(migrated: Bool = true) throws -> String {
+        let name = uniqueName("db")
+        let admin = try PostgresConnection(url: databaseURL)
+        try admin.execute("CREATE DATABASE \(name)")
+        let url = databaseURL.replacingOccurrences(of: "/postgres", with: "/\(name)")
+        if migrated {
+            try Schema.migrator.migrate(on: try PostgresConnection(url: url), logger: logger)
+        }
+        return url
+    }
+
+    static func dropDatabase(_ url: String) {
+        guard let name = url.split(separator: "/").last.map(String.init), name.hasPrefix("db_"),
+              let admin = try? PostgresConnection(url: databaseURL) else { return }
+        _ = try? admin.query("DROP DATABASE IF EXISTS \(identifier: name) WITH (FORCE)")
+    }
+
+    static let signerSecret = Array(repeating: UInt8(42), count: 32)
+
+    /// Polls `condition` until it holds or `timeout` passes.
+    static func eventually(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Models
+import Testing
+
+@Suite("Envelope contract")
+struct EnvelopeTests {
+    static func signature(_ n: Int = 0, email: String = "ada@example.org") -> Signature {
+        Signature(
+            submissionID: UUID(), petition: "digital-peace-now", name: "Ada \(n)", email: email, country: "gb",
+            postalCode: "sw1a 1aa", contactOptIn: true, source: "web",
+            signedAt: Date(timeIntervalSince1970: 1_790_000_000.123))
+    }
+
+    @Test func roundTrips() throws {
+        let envelope = Envelope(signatures: [Self.signature(1), Self.signature(2)])
+        let body = WireCodec.encode(envelope)
+        let decoded = try WireCodec.decode(Envelope.self, from: body).get()
+        #expect(decoded.envelopeID == envelope.envelopeID)
+        #expect(decoded.signatures.count == 2)
+        #expect(decoded.signatures[0].submissionID == envelope.signatures[0].submissionID)
+        #expect(decoded.signatures[0].country == "GB")  // normalised on the way in
+        #expect(decoded.signatures[0].postalCode == "SW1A 1AA")
+        #expect(abs(decoded.signatures[0].signedAt.timeIntervalSince1970 - 1_790_000_000.123) < 0.001)
+        #expect(decoded.rejected.isEmpty)
+    }
+
+    @Test func refusesAnotherVersion() throws {
+        var object = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [Self.signature()])))) as! [String: Any]
+        object["version"] = 2
+        let body = Array(try JSONSerialization.data(withJSONObject: object))
+        #expect(WireCodec.decode(Envelope.self, from: body) == .failure(.unsupportedVersion(schema: "undersigned.envelope", found: 2, supported: 1)))
+        object.removeValue(forKey: "version")
+        let noVersion = Array(try JSONSerialization.data(withJSONObject: object))
+        #expect(WireCodec.decode(Envelope.self, from: noVersion) == .failure(.unsupportedVersion(schema: "undersigned.envelope", found: nil, supported: 1)))
+    }
+
+    @Test func refusesOtherSchemasAndNonJSON() {
+        #expect(WireCodec.decode(Envelope.self, from: Array("not json".utf8)) == .failure(.notJSON))
+        #expect(WireCodec.decode(Envelope.self, from: Array("[1,2]".utf8)) == .failure(.notJSON))
+        let accepted = WireCodec.encode(SignaturesAccepted(events: []))
+        #expect(WireCodec.decode(Envelope.self, from: accepted) == .failure(.wrongSchema(expected: "undersigned.envelope", found: "undersigned.signatures-accepted")))
+    }
+
+    @Test func refusesEmptyAndOversizedEnvelopes() throws {
+        let empty = Array(#"{"schema":"undersigned.envelope","version":1,"envelope_id":"4b1c8f0e-6a39-4c1f-9a57-0a4b2f4d9c11","signatures":[]}"#.utf8)
+        guard case .failure(.invalid(let path, _)) = WireCodec.decode(Envelope.self, from: empty) else {
+            Issue.record("an empty envelope was accepted")
+            return
+        }
+        #expect(path == "signatures")
+        let big = Envelope(signatures: (0...Envelope.maximumSignatures).map { Self.signature($0) })
+        #expect(throws: WireDecodingProblem.self) { try WireCodec.decode(Envelope.self, from: WireCodec.encode(big)).get() }
+    }
+
+    @Test("bad signatures are reported by index; the good ones are kept")
+    func keepsGoodSignatures() throws {
+        var object = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [
+            Self.signature(0), Self.signature(1), Self.signature(2), Self.signature(3),
+        ])))) as! [String: Any]
+        var signatures = object["signatures"] as! [[String: Any]]
+        signatures[1]["email"] = "not-an-address"
+        signatures[2]["country"] = "XX"
+        signatures[3].removeValue(forKey: "name")
+        object["signatures"] = signatures
+        let decoded = try WireCodec.decode(Envelope.self, from: Array(try JSONSerialization.data(withJSONObject: object))).get()
+        #expect(decoded.signatures.count == 1)
+        #expect(decoded.rejected.map(\.index) == [1, 2, 3])
+        #expect(decoded.rejected.map(\.problem.field) == ["email", "country", "name"])
+    }
+
+    @Test("the published JSON Schema matches what the code writes")
+    func schemaFileMatchesTheEncoder() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Shared/Models/Schemas/envelope.v1.schema.json")
+        let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let properties = schema["properties"] as! [String: Any]
+        let signatureSchema = (schema["$defs"] as! [String: Any])["signature"] as! [String: Any]
+        let signatureProperties = signatureSchema["properties"] as! [String: Any]
+        let encoded = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [Self.signature()])))) as! [String: Any]
+        #expect(Set(encoded.keys).isSubset(of: Set(properties.keys)))
+        #expect(Set(schema["required"] as! [String]).isSubset(of: Set(encoded.keys)))
+        let encodedSignature = (encoded["signatures"] as! [[String: Any]])[0]
+        #expect(Set(encodedSignature.keys) == Set(signatureProperties.keys))
+        #expect(Set(signatureSchema["required"] as! [String]).isSubset(of: Set(encodedSignature.keys)))
+        #expect((properties["schema"] as! [String: Any])["const"] as? String == Envelope.schema)
+        #expect((properties["version"] as! [String: Any])["const"] as? Int == Envelope.version)
+        let items = (properties["signatures"] as! [String: Any])
+        #expect(items["maxItems"] as? Int == Envelope.maximumSignatures)
+    }
+}
+
+@Suite("Signature validation")
+struct SignatureValidationTests {
+    @Test("each bad field is named", arguments: [
+        ("name", ""), ("name", String(repeating: "n", count: 201)), ("name", "Ada\u{0007}"),
+        ("email", "nope"), ("country", "ZZ"), ("country", "France"), ("postal_code", "<script>"),
+        ("source", "Web Form!"), ("petition", "Not A Slug"),
+    ])
+    func namesTheField(field: String, value: String) {
+        var signature = EnvelopeTests.signature()
+        switch field {
+        case "name": signature.name = value
+        case "email": signature.email = value
+        case "country": signature.country = value
+        case "postal_code": signature.postalCode = value
+        case "source": signature.source = value
+        default: signature.petition = value
+        }
+        #expect(throws: ValidationProblem.self) { try signature.validated() }
+        do { _ = try signature.validated() } catch { #expect(error.field == field) }
+    }
+
+    @Test func countryListIsComplete() throws {
+        #expect(Country.assigned.count == 249)
+        #expect(try Country(" ke ").code == "KE")
+    }
+}

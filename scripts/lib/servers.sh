@@ -1,0 +1,119 @@
+# Shared shell functions: install what is missing, and run RabbitMQ and PostgreSQL as plain processes
+# on loopback with their data under a folder of ours (no Docker engine needed). Sourced by scripts/*.
+
+RABBIT_BIN=/usr/lib/rabbitmq/bin
+PG_BIN=/usr/lib/postgresql/15/bin
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# ensure_packages PKG...: apt-get installs the Debian packages that are not installed yet.
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # The Debian packages try to start system-wide servers; we run our own instead.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    local made_policy=1
+  fi
+  $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+  [ -n "${made_policy:-}" ] && $sudo rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+ensure_suite_packages() {
+  ensure_packages rabbitmq-server postgresql-15 librabbitmq-dev libpq-dev pkg-config curl ca-certificates
+}
+
+# start_rabbitmq DIR NODE AMQP_PORT MGMT_PORT DIST_PORT [PLUGINS]
+start_rabbitmq() {
+  local dir=$1 node=$2 amqp=$3 mgmt=$4 dist=$5
+  local plugins=${6:-rabbitmq_management,rabbitmq_prometheus,rabbitmq_consistent_hash_exchange}
+  mkdir -p "$dir"
+  echo "[$plugins]." > "$dir/enabled_plugins"
+  cat > "$dir/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$amqp
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $mgmt
+prometheus.tcp.port = $((mgmt + 20))
+loopback_users = none
+log.console = false
+log.file.level = warning
+CONF
+  if rabbitmq_running "$dir" "$node"; then log "RabbitMQ $node already running on 127.0.0.1:$amqp"; return 0; fi
+  log "starting RabbitMQ $node on 127.0.0.1:$amqp (data in $dir)"
+  (rabbit_env "$dir" "$node" "$dist"; "$RABBIT_BIN/rabbitmq-server" -detached >/dev/null 2>&1) \
+    || die "rabbitmq-server did not start; see $dir/log"
+  (rabbit_env "$dir" "$node" "$dist"; "$RABBIT_BIN/rabbitmqctl" -q -n "$node@localhost" wait "$dir/pid" --timeout 90 >/dev/null) \
+    || die "RabbitMQ did not become ready; see $dir/log"
+}
+
+rabbit_env() {
+  export RABBITMQ_NODENAME="$2@localhost" RABBITMQ_DIST_PORT="$3" \
+    RABBITMQ_MNESIA_BASE="$1/mnesia" RABBITMQ_LOG_BASE="$1/log" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$1/enabled_plugins" RABBITMQ_CONFIG_FILE="$1/rabbitmq" \
+    RABBITMQ_PID_FILE="$1/pid" HOME="$1"
+}
+
+rabbitmq_running() {
+  [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null
+}
+
+# rabbitmqctl_in DIR NODE ARGS...: rabbitmqctl against our node.
+rabbitmqctl_in() {
+  local dir=$1 node=$2; shift 2
+  (export HOME="$dir"; "$RABBIT_BIN/rabbitmqctl" -q -n "$node@localhost" "$@")
+}
+
+stop_rabbitmq() {
+  local dir=$1 node=$2
+  rabbitmq_running "$dir" "$node" || return 0
+  log "stopping RabbitMQ $node"
+  rabbitmqctl_in "$dir" "$node" stop >/dev/null 2>&1 || kill "$(cat "$dir/pid")" 2>/dev/null || true
+  for _ in $(seq 1 100); do rabbitmq_running "$dir" "$node" || break; sleep 0.2; done
+  rm -f "$dir/pid"
+}
+
+# start_postgres DIR PORT: initdb on first use, then start; user `undersigned`, trust auth on loopback only.
+start_postgres() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  chown postgres "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $dir/data"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -A trust -U undersigned -E UTF8 --locale=C.UTF-8 >/dev/null \
+      || die "initdb failed"
+    cat >> "$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+shared_buffers = 256MB
+max_connections = 200
+synchronous_commit = on
+CONF
+  fi
+  if postgres_running "$dir"; then log "PostgreSQL already running on 127.0.0.1:$port"; return 0; fi
+  log "starting PostgreSQL on 127.0.0.1:$port (data in $dir/data)"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null \
+    || die "PostgreSQL did not start; see $dir/log"
+}
+
+postgres_running() {
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1/data" status >/dev/null 2>&1
+}
+
+stop_postgres() {
+  local dir=$1
+  postgres_running "$dir" || return 0
+  log "stopping PostgreSQL"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
