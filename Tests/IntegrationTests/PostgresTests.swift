@@ -12,7 +12,7 @@ struct PostgresTests {
         let pool = PostgresPool(configuration: .init(url: url, size: 2), logger: TestEnvironment.logger)
         defer { pool.close() }
         try await pool.query("CREATE TABLE keyed (key bytea PRIMARY KEY, label text NOT NULL)")
-        let keys = (0..<500).map { i in ByteA((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) } + []) }
+        let keys = (0..<500).map { i in ByteA([UInt8(i >> 8), UInt8(i & 0xFF)] + Array(repeating: 0xAB, count: 30)) }
         let existing = Array(keys.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
         try await pool.query("INSERT INTO keyed SELECT unnest(\(existing)::bytea[]), 'old'")
         let labels = (0..<500).map { "row \($0) — \"quoted\", back\\slash, ünïcödé" }
