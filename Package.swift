@@ -26,7 +26,8 @@ func service(_ name: String, dependencies: [Target.Dependency]) -> [Target] {
         ),
         .executableTarget(
             name: "\(name)Main",
-            dependencies: [.target(name: name), "ServiceSupport", lifecycle, logging],
+            dependencies: [.target(name: name), "ServiceSupport", lifecycle, logging,
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/\(name)/Main",
             swiftSettings: swiftSettings
         ),
@@ -111,7 +112,8 @@ let package = Package(
         + service("Ctl", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ] + nio + [.product(name: "NIOHTTP1", package: "swift-nio")])
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ] + nio)
         + [
             .testTarget(
                 name: "ModelsTests", dependencies: ["Models"], path: "Tests/ModelsTests",

@@ -73,5 +73,18 @@ public enum Schema {
                 received_at  timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 2, name: "rejected signatures", sql: """
+            -- Signatures of an envelope that were not taken, by position, so a partner can be told which rows
+            -- and why. Written in the same transaction as the batch; a redelivered envelope adds nothing.
+            CREATE TABLE rejected_signatures (
+                envelope_id  uuid NOT NULL,
+                position     integer NOT NULL,
+                field        text NOT NULL,
+                reason       text NOT NULL,
+                partner      text,
+                rejected_at  timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (envelope_id, position)
+            );
+            """),
     ])
 }

@@ -119,7 +119,9 @@ struct RedeliveryTests {
         future["version"] = 99
         try await publisher.publish(Self.message(names, Array(try JSONSerialization.data(withJSONObject: future))))
         // Good signatures next to bad ones in one envelope are kept.
-        var mixed = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Self.envelope(10)))) as! [String: Any]
+        let mixedEnvelope = Self.envelope(10)
+        let mixedID = mixedEnvelope.envelopeID
+        var mixed = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(mixedEnvelope))) as! [String: Any]
         var rows = mixed["signatures"] as! [[String: Any]]
         rows[3]["email"] = "broken"
         rows[7]["country"] = "QQ"
@@ -152,6 +154,10 @@ struct RedeliveryTests {
         }
         #expect(letters.contains { String(decoding: $0.body, as: UTF8.self) == "this is not an envelope" })
         #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 8)
+        // The bad rows of the mixed envelope are on record, by position, for the sender.
+        let rejected = try connection.query("SELECT position, field FROM rejected_signatures WHERE envelope_id = \(mixedID) ORDER BY position")
+        #expect(try rejected.map { try $0.decode(Int.self, 0) } == [3, 7])
+        #expect(try rejected.map { try $0.decode(String.self, 1) } == ["email", "country"])
         await publisher.shutdown()
         await suite.stop()
     }

@@ -37,7 +37,7 @@ ensure_suite_packages() {
 # start_rabbitmq DIR NODE AMQP_PORT MGMT_PORT DIST_PORT [PLUGINS]
 start_rabbitmq() {
   local dir=$1 node=$2 amqp=$3 mgmt=$4 dist=$5
-  local plugins=${6:-rabbitmq_management,rabbitmq_prometheus,rabbitmq_consistent_hash_exchange}
+  local plugins=${6-rabbitmq_management,rabbitmq_prometheus,rabbitmq_consistent_hash_exchange}
   mkdir -p "$dir"
   echo "[$plugins]." > "$dir/enabled_plugins"
   cat > "$dir/rabbitmq.conf" <<CONF

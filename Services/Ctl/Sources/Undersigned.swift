@@ -5,11 +5,11 @@ import Postgres
 import ServiceSupport
 
 /// `undersigned`: the ops command line. Reads the same `UNDERSIGNED_*` environment as the services.
-public struct Undersigned: ParsableCommand {
+public struct Undersigned: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "undersigned",
         abstract: "Operate an Undersigned suite: schema, petitions, status.",
-        subcommands: [Migrate.self, PetitionCommand.self, Status.self])
+        subcommands: [Migrate.self, PetitionCommand.self, Status.self, RecountCommand.self, DeadCommand.self, LoadCommand.self, VerifyCommand.self])
 
     public init() {}
 }

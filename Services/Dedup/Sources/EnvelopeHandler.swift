@@ -38,14 +38,20 @@ struct EnvelopeHandler: BatchHandler {
     func handle(_ deliveries: [Delivery]) async throws -> [DeadLetter] {
         var dead: [DeadLetter] = []
         var rows: [SignatureRow] = []
+        var rejected: [RejectedRow] = []
         for delivery in deliveries {
             switch read(delivery) {
-            case .success(let envelopeRows): rows += envelopeRows
+            case .success(let envelope):
+                rows += envelope.rows
+                rejected += envelope.rejected
             case .failure(let letter): dead.append(letter)
             }
         }
-        guard !rows.isEmpty else { return dead }
-        let outcome = try await pool.transaction { [rows] connection in try SignatureStore.insert(rows, on: connection) }
+        guard !rows.isEmpty || !rejected.isEmpty else { return dead }
+        invalid.increment(by: rejected.count)
+        let outcome = try await pool.transaction { [rows, rejected] connection in
+            try SignatureStore.insert(rows, rejected: rejected, on: connection)
+        }
         var start = 0
         var messages: [OutgoingMessage] = []
         while start < outcome.accepted.count {
@@ -70,8 +76,8 @@ struct EnvelopeHandler: BatchHandler {
         return dead
     }
 
-    /// The rows of one envelope, or why the whole message cannot be taken.
-    private func read(_ delivery: Delivery) -> Result<[SignatureRow], DeadLetter> {
+    /// The rows of one envelope and the signatures it could not take, or why the whole message cannot be taken.
+    private func read(_ delivery: Delivery) -> Result<(rows: [SignatureRow], rejected: [RejectedRow]), DeadLetter> {
         let envelope: Envelope
         switch WireCodec.decode(Envelope.self, from: delivery.body) {
         case .success(let decoded): envelope = decoded
@@ -86,23 +92,30 @@ struct EnvelopeHandler: BatchHandler {
             }
             partner = userID
         }
-        if !envelope.rejected.isEmpty {
-            invalid.increment(by: envelope.rejected.count)
+        var rejected = envelope.rejected.map {
+            RejectedRow(envelopeID: envelope.envelopeID, position: $0.index, problem: $0.problem, partner: partner)
+        }
+        if !rejected.isEmpty {
             logger.warning("envelope had invalid signatures; the valid ones are kept", metadata: [
                 "envelope_id": "\(envelope.envelopeID.uuidString.lowercased())",
                 "rejected": "\(envelope.rejected.map { "\($0.index): \($0.problem)" })",
             ])
         }
+        // Positions of the valid signatures in the envelope as sent: the indexes not rejected, in order.
+        let rejectedPositions = Set(envelope.rejected.map(\.index))
+        var positions = (0..<(envelope.signatures.count + envelope.rejected.count)).filter { !rejectedPositions.contains($0) }.makeIterator()
         var rows: [SignatureRow] = []
         rows.reserveCapacity(envelope.signatures.count)
         for signature in envelope.signatures {
-            // Validation already checked the address; canonicalising with our rules cannot fail differently.
-            guard let email = try? CanonicalEmail(signature.email, rules: rules) else {
-                invalid.increment()
-                continue
+            let position = positions.next() ?? 0
+            do {
+                let email = try CanonicalEmail(signature.email, rules: rules)
+                rows.append(SignatureRow(signature: signature, signerKey: keys.key(for: email), partner: partner,
+                                         envelopeID: envelope.envelopeID, position: position))
+            } catch {
+                rejected.append(RejectedRow(envelopeID: envelope.envelopeID, position: position, problem: error, partner: partner))
             }
-            rows.append(SignatureRow(signature: signature, signerKey: keys.key(for: email), partner: partner))
         }
-        return .success(rows)
+        return .success((rows, rejected))
     }
 }

@@ -8,6 +8,17 @@ struct SignatureRow: Sendable {
     var signerKey: SignerKey
     /// The broker-validated partner login, for partner envelopes.
     var partner: String?
+    var envelopeID: UUID
+    /// Index in the envelope's `signatures` array.
+    var position: Int
+}
+
+/// A signature of an envelope that was not taken.
+struct RejectedRow: Sendable {
+    var envelopeID: UUID
+    var position: Int
+    var problem: ValidationProblem
+    var partner: String?
 }
 
 /// What one batch did to the signatures table.
@@ -20,11 +31,36 @@ struct BatchOutcome: Sendable {
     var duplicateCount: Int
     /// Signatures for a petition that does not exist.
     var unknownPetition: [UUID]
+    /// Rows recorded in `rejected_signatures` now (not on a redelivery).
+    var rejectedCount: Int
 }
 
 /// Writes signatures: one set-based insert per batch, unique per (petition, signer key).
 enum SignatureStore {
-    static func insert(_ rows: [SignatureRow], on connection: PostgresConnection) throws -> BatchOutcome {
+    static func insert(_ rows: [SignatureRow], rejected: [RejectedRow], on connection: PostgresConnection) throws -> BatchOutcome {
+        var outcome = try insert(rows, on: connection)
+        let unknown = Set(outcome.unknownPetition)
+        let all = rejected + rows.filter { unknown.contains($0.signature.submissionID) }.map {
+            RejectedRow(envelopeID: $0.envelopeID, position: $0.position,
+                        problem: ValidationProblem(field: "petition", reason: "there is no such petition"), partner: $0.partner)
+        }
+        outcome.rejectedCount = try record(all, on: connection)
+        return outcome
+    }
+
+    private static func record(_ rejected: [RejectedRow], on connection: PostgresConnection) throws -> Int {
+        guard !rejected.isEmpty else { return 0 }
+        return try connection.query("""
+            INSERT INTO rejected_signatures (envelope_id, position, field, reason, partner)
+            SELECT * FROM unnest(\(rejected.map(\.envelopeID))::uuid[], \(rejected.map(\.position))::integer[],
+                                 \(rejected.map(\.problem.field))::text[], \(rejected.map(\.problem.reason))::text[],
+                                 \(rejected.map(\.partner))::text[])
+            ORDER BY 1, 2
+            ON CONFLICT DO NOTHING
+            """).affectedRows
+    }
+
+    private static func insert(_ rows: [SignatureRow], on connection: PostgresConnection) throws -> BatchOutcome {
         let inserted = try connection.query("""
             WITH input AS (
                 SELECT * FROM unnest(\(rows.map(\.signature.submissionID))::uuid[], \(rows.map(\.signature.petition))::text[],
@@ -44,7 +80,8 @@ enum SignatureStore {
             ON CONFLICT (petition_id, signer_key) DO NOTHING
             RETURNING id, submission_id, accepted_at
             """)
-        var outcome = BatchOutcome(accepted: [], newCount: 0, redeliveredCount: 0, duplicateCount: 0, unknownPetition: [])
+        var outcome = BatchOutcome(accepted: [], newCount: 0, redeliveredCount: 0, duplicateCount: 0, unknownPetition: [], rejectedCount: 0)
+        guard !rows.isEmpty else { return outcome }
         var bySubmission: [UUID: SignatureRow] = [:]
         for row in rows { bySubmission[row.signature.submissionID] = row }
         var done = Set<UUID>()

@@ -19,7 +19,8 @@ public enum IntakeService {
         let publisher = AMQPPublisher(
             configuration: .init(
                 connection: common.amqp(role: "publisher"), topology: .undersigned(names),
-                window: configuration.publishWindow, publishTimeout: configuration.publishTimeout),
+                window: configuration.publishWindow, maximumWaiting: configuration.maximumWaitingEnvelopes,
+                publishTimeout: configuration.publishTimeout),
             logger: logger)
         let batcher = EnvelopeBatcher(
             publisher: publisher, exchange: names.submittedExchange, size: configuration.envelopeSize,

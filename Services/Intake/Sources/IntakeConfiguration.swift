@@ -15,9 +15,13 @@ public struct IntakeConfiguration: Sendable {
     public var publishWindow: Int
     /// `UNDERSIGNED_PUBLISH_TIMEOUT_MS`: longest a request waits for the broker's confirm before a 503, default 10 s.
     public var publishTimeout: Duration
+    /// `UNDERSIGNED_MAX_WAITING_ENVELOPES`: envelopes waiting for the broker before new requests get 503 at once,
+    /// default 1000. Bounds memory under any overload.
+    public var maximumWaitingEnvelopes: Int
 
     public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8080, envelopeSize: Int = 500,
-                envelopeDelay: Duration = .milliseconds(2), publishWindow: Int = 256, publishTimeout: Duration = .seconds(10)) {
+                envelopeDelay: Duration = .milliseconds(2), publishWindow: Int = 256, publishTimeout: Duration = .seconds(10),
+                maximumWaitingEnvelopes: Int = 1000) {
         self.common = common
         self.host = host
         self.port = port
@@ -25,6 +29,7 @@ public struct IntakeConfiguration: Sendable {
         self.envelopeDelay = envelopeDelay
         self.publishWindow = publishWindow
         self.publishTimeout = publishTimeout
+        self.maximumWaitingEnvelopes = maximumWaitingEnvelopes
     }
 
     public init(environment: [String: String]) throws {
@@ -36,7 +41,8 @@ public struct IntakeConfiguration: Sendable {
             envelopeSize: reader.int("UNDERSIGNED_ENVELOPE_SIZE", default: 500, in: 1...1000),
             envelopeDelay: reader.milliseconds("UNDERSIGNED_ENVELOPE_DELAY_MS", default: .milliseconds(2), in: 0...1000),
             publishWindow: reader.int("UNDERSIGNED_PUBLISH_WINDOW", default: 256, in: 1...10_000),
-            publishTimeout: reader.milliseconds("UNDERSIGNED_PUBLISH_TIMEOUT_MS", default: .seconds(10), in: 100...600_000))
+            publishTimeout: reader.milliseconds("UNDERSIGNED_PUBLISH_TIMEOUT_MS", default: .seconds(10), in: 100...600_000),
+            maximumWaitingEnvelopes: reader.int("UNDERSIGNED_MAX_WAITING_ENVELOPES", default: 1000, in: 1...1_000_000))
         try reader.finish()
     }
 }

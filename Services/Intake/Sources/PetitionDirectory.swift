@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import ServiceSupport
 import Store
 import Synchronization
 
@@ -20,7 +21,14 @@ public final class PetitionDirectory: Sendable {
         if let (petition, expires) = cache.withLock({ $0[slug] }), expires > now {
             return petition
         }
-        let petition = try await pool.withConnection { connection in try Petitions.find(slug: slug, on: connection) }
+        let petition: Petition?
+        do {
+            petition = try await pool.withConnection { connection in try Petitions.find(slug: slug, on: connection) }
+        } catch {
+            // The database is away: an expired entry is better than refusing signatures the broker can take.
+            if let (stale, _) = cache.withLock({ $0[slug] }) { return stale }
+            throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "petitions cannot be looked up right now", retryAfter: 2)
+        }
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
             cache[slug] = (petition, now + (petition == nil ? .seconds(1) : ttl))

@@ -69,6 +69,14 @@ struct SignatureRoutes {
                 ? Problem(.badRequest, title: "Malformed request", detail: problem.description, field: problem.field)
                 : Problem.invalid(problem)
         }
+        // Back-pressure: answer at once when the broker cannot take the signature, rather than queueing
+        // what might never be confirmed.
+        let broker = publisher.status
+        guard broker.connected, !broker.blocked else {
+            unavailable.increment()
+            throw Problem(.serviceUnavailable, title: "Try again shortly", detail: broker.blocked
+                ? "the message broker is refusing new work (resource alarm)" : "the message broker is unreachable", retryAfter: 2)
+        }
         do {
             try await batcher.submit(signature)
         } catch let error as AMQPError {

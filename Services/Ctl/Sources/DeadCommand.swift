@@ -1,0 +1,126 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import ServiceSupport
+
+struct DeadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead", abstract: "Inspect and replay dead-lettered messages.",
+        subcommands: [List.self, Show.self, Requeue.self])
+
+    struct Options: ParsableArguments {
+        @Option(help: "The work queue whose dead letters to read (dedup.submitted, tally.accepted, delivery.milestones, ...).")
+        var queue = "dedup.submitted"
+        @Option(help: "Most messages to read.") var limit = 100
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dead letters with their reasons (they stay in the queue).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let letters = try await DeadLetters.read(options, settle: { _ in .requeue })
+            print("#\tfailed_at\tservice\terror\tmessage_id\treason")
+            for (index, letter) in letters.enumerated() {
+                let h = letter.properties.headers
+                print("\(index)\t\(h[DeadLetter.Header.failedAt]?.description ?? "-")\t\(h[DeadLetter.Header.service]?.description ?? "broker")\t\(DeadLetters.code(letter))\t\(letter.properties.messageID ?? "-")\t\(DeadLetters.reason(letter))")
+            }
+            print("\(letters.count) dead letter(s) in \(options.queue).dead")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one dead letter's headers (and, with --body, its body, which may hold personal data).")
+        @OptionGroup var options: Options
+        @Argument(help: "The letter's number in `dead list`.") var index: Int
+        @Flag(help: "Print the body too.") var body = false
+
+        func run() async throws {
+            let letters = try await DeadLetters.read(options, settle: { _ in .requeue })
+            guard letters.indices.contains(index) else { throw ValidationError("there is no dead letter \(index)") }
+            let letter = letters[index]
+            print("exchange: \(letter.exchange)\nrouting key: \(letter.routingKey)\nmessage id: \(letter.properties.messageID ?? "-")")
+            for (key, value) in letter.properties.headers.sorted(by: { $0.key < $1.key }) { print("\(key): \(value)") }
+            if body { print(String(decoding: letter.body, as: UTF8.self)) }
+        }
+    }
+
+    struct Requeue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Publish dead letters back to where they came from, then remove them.")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let environment = try Environment()
+            let publisher = AMQPPublisher(
+                configuration: .init(connection: environment.common.amqp(role: "ctl-publisher"), topology: .undersigned(environment.common.topology)),
+                logger: Environment.logger)
+            publisher.start()
+            let letters = try await DeadLetters.read(options) { letters in
+                do {
+                    try await publisher.publish(letters.map(DeadLetters.original))
+                    return .ack
+                } catch {
+                    print("could not republish: \(error)")
+                    return .requeue
+                }
+            }
+            await publisher.shutdown()
+            print("requeued \(letters.count) message(s) from \(options.queue).dead")
+        }
+    }
+}
+
+enum DeadLetters {
+    /// Reads up to `limit` dead letters of a queue, then settles them as `settle` says.
+    static func read(_ options: DeadCommand.Options, settle: @escaping ([Delivery]) async -> AMQPConsumer.Settlement) async throws -> [Delivery] {
+        let environment = try Environment()
+        let names = environment.common.topology
+        let queue = names.deadQueue(for: names.prefix + options.queue)
+        let admin = try AMQPAdmin(configuration: environment.common.amqp(role: "ctl"))
+        try admin.declare(.undersigned(names))
+        let available = min(options.limit, try admin.queueStatus(queue).messages)
+        guard available > 0 else { return [] }
+        let consumer = AMQPConsumer(
+            configuration: .init(connection: environment.common.amqp(role: "ctl-consumer"), topology: .undersigned(names), queue: queue,
+                                 prefetch: available, batchSize: available, batchWait: .milliseconds(500)),
+            logger: Environment.logger)
+        consumer.start()
+        var letters: [Delivery] = []
+        for await batch in consumer.batches {
+            letters += batch.deliveries
+            consumer.settle(batch, await settle(batch.deliveries))
+            if letters.count >= available { break }
+        }
+        await consumer.stop()
+        return letters
+    }
+
+    static func code(_ letter: Delivery) -> String {
+        letter.properties.headers[DeadLetter.Header.code]?.stringValue ?? death(letter)?["reason"]?.stringValue ?? "-"
+    }
+
+    static func reason(_ letter: Delivery) -> String {
+        letter.properties.headers[DeadLetter.Header.reason]?.stringValue
+            ?? death(letter).map { "dead-lettered by the broker (\($0["reason"]?.description ?? "?"), \($0["count"]?.description ?? "?") time(s))" } ?? "-"
+    }
+
+    /// The broker's own record (`x-death`) for messages it dead-lettered (delivery limit, rejection).
+    static func death(_ letter: Delivery) -> [String: FieldValue]? {
+        guard case .array(let deaths)? = letter.properties.headers["x-death"], case .table(let first)? = deaths.first else { return nil }
+        return first
+    }
+
+    /// The message as it was before it died: original exchange and routing key, our headers removed.
+    static func original(_ letter: Delivery) -> OutgoingMessage {
+        var properties = letter.properties
+        let headers = properties.headers
+        var exchange = headers[DeadLetter.Header.originalExchange]?.stringValue
+        var routingKey = headers[DeadLetter.Header.originalRoutingKey]?.stringValue
+        if exchange == nil, let death = death(letter) {
+            exchange = death["exchange"]?.stringValue
+            if case .array(let keys)? = death["routing-keys"] { routingKey = keys.first?.stringValue }
+        }
+        properties.headers = headers.filter { !$0.key.hasPrefix("x-undersigned-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
+        return OutgoingMessage(exchange: exchange ?? letter.exchange, routingKey: routingKey ?? letter.routingKey, body: letter.body, properties: properties)
+    }
+}

@@ -1,0 +1,181 @@
+import AMQP
+import Foundation
+import Models
+import Postgres
+import Store
+import Synchronization
+import Testing
+
+@Suite("Faults: broker and database restarts", .serialized)
+struct FaultTests {
+    static func message(_ names: TopologyNames, _ n: Int) -> OutgoingMessage {
+        OutgoingMessage(exchange: names.submittedExchange, routingKey: "fault", body: Array("m\(n)".utf8))
+    }
+
+    @Test("broker restarted mid-publish: every confirmed message arrives")
+    func brokerRestartMidPublish() async throws {
+        let names = TestEnvironment.topologyNames()
+        defer { TestEnvironment.dropTopology(names) }
+        let publisher = AMQPPublisher(
+            configuration: .init(connection: TestEnvironment.amqp("fault-publisher", heartbeat: 2), topology: .undersigned(names), publishTimeout: .seconds(60)),
+            logger: TestEnvironment.logger)
+        publisher.start()
+        try await publisher.publish(Self.message(names, -1))
+        let confirmed = SharedSet()
+        let failed = SharedCount()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<20 {
+                group.addTask {
+                    for i in 0..<150 {
+                        let n = lane * 1000 + i
+                        do {
+                            try await publisher.publish(Self.message(names, n))
+                            confirmed.insert("m\(n)")
+                        } catch {
+                            failed.add()
+                        }
+                        try await Task.sleep(for: .milliseconds(10))
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(400))
+                try await Servers.restartRabbitMQ()
+            }
+            try await group.waitForAll()
+        }
+        #expect(publisher.status.connections >= 2, "the publisher never saw the restart")
+        let expected = confirmed.value
+        #expect(expected.count + failed.value == 3000)
+        #expect(expected.count > 2500)
+
+        let consumer = AMQPConsumer(
+            configuration: .init(connection: TestEnvironment.amqp("fault-consumer"), topology: .undersigned(names), queue: names.dedupQueue, batchWait: .milliseconds(100)),
+            logger: TestEnvironment.logger)
+        consumer.start()
+        var received = Set<String>()
+        let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
+        for await batch in consumer.batches {
+            for delivery in batch.deliveries { received.insert(String(decoding: delivery.body, as: UTF8.self)) }
+            consumer.settle(batch)
+            if expected.isSubset(of: received), try admin.queueStatus(names.dedupQueue).messages == 0 { break }
+        }
+        await consumer.stop()
+        #expect(expected.subtracting(received).isEmpty, "confirmed messages were lost")
+        await publisher.shutdown()
+    }
+
+    @Test("broker restarted mid-consume: the consumer resumes")
+    func brokerRestartMidConsume() async throws {
+        let names = TestEnvironment.topologyNames()
+        defer { TestEnvironment.dropTopology(names) }
+        let publisher = AMQPPublisher(
+            configuration: .init(connection: TestEnvironment.amqp("fault-publisher", heartbeat: 2), topology: .undersigned(names), publishTimeout: .seconds(60)),
+            logger: TestEnvironment.logger)
+        publisher.start()
+        try await publisher.publish((0..<1000).map { Self.message(names, $0) })
+        let consumer = AMQPConsumer(
+            configuration: .init(connection: TestEnvironment.amqp("fault-consumer", heartbeat: 2), topology: .undersigned(names),
+                                 queue: names.dedupQueue, prefetch: 100, batchSize: 50),
+            logger: TestEnvironment.logger)
+        consumer.start()
+        var received = Set<String>()
+        var restarted = false
+        for await batch in consumer.batches {
+            for delivery in batch.deliveries { received.insert(String(decoding: delivery.body, as: UTF8.self)) }
+            consumer.settle(batch)
+            if !restarted && received.count >= 300 {
+                restarted = true
+                try await Servers.restartRabbitMQ()
+                try await publisher.publish((1000..<2000).map { Self.message(names, $0) })
+            }
+            if received.count == 2000 { break }
+        }
+        await consumer.stop()
+        #expect(received.count == 2000)
+        await publisher.shutdown()
+    }
+
+    @Test("PostgreSQL restarted mid-batch: every signature is committed and counted exactly once")
+    func databaseRestartMidBatch() async throws {
+        let databaseURL = try TestEnvironment.makeDatabase()
+        let names = TestEnvironment.topologyNames()
+        defer {
+            TestEnvironment.dropTopology(names)
+            TestEnvironment.dropDatabase(databaseURL)
+        }
+        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: try PostgresConnection(url: databaseURL))
+        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("fault-publisher"), topology: .undersigned(names)), logger: TestEnvironment.logger)
+        publisher.start()
+        for round in 0..<30 {
+            try await publisher.publish(OutgoingMessage(
+                exchange: names.submittedExchange, routingKey: "fault",
+                body: WireCodec.encode(RedeliveryTests.envelope(100, start: round * 100))))
+            if round == 8 { try await Servers.restartPostgreSQL() }
+            try await Task.sleep(for: .milliseconds(30))
+        }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(90)) {
+            (try? await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 3000
+        })
+        let connection = try PostgresConnection(url: databaseURL)
+        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 3000)
+        #expect(try Recount.check(on: connection).isConsistent)
+        await publisher.shutdown()
+        await suite.stop()
+    }
+
+    @Test("graceful shutdown under load: it stops promptly, and every 202 is counted after a restart")
+    func gracefulShutdownUnderLoad() async throws {
+        let databaseURL = try TestEnvironment.makeDatabase()
+        let names = TestEnvironment.topologyNames()
+        defer {
+            TestEnvironment.dropTopology(names)
+            TestEnvironment.dropDatabase(databaseURL)
+        }
+        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: try PostgresConnection(url: databaseURL))
+        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        let accepted = SharedCount()
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for lane in 0..<16 {
+                    group.addTask {
+                        for i in 0..<200 {
+                            let body = EndToEndTests.body(name: "Signer", email: "graceful\(lane)-\(i)@example.org", country: "KE")
+                            guard let reply = try? await suite.post(port: suite.intakePort, "/v1/petitions/digital-peace-now/signatures", body: body) else { return }
+                            if reply.status == 202 { accepted.add() }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { accepted.value >= 300 })
+        let stopping = ContinuousClock.now
+        await suite.stop()
+        let took = ContinuousClock.now - stopping
+        #expect(took < .seconds(20), "graceful shutdown took \(took)")
+        _ = await load.result
+        let acknowledged = accepted.value
+
+        // Whatever was acknowledged before the stop is counted once the workers are back.
+        let again = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) {
+            (try await again.get(port: again.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == acknowledged
+        }, "acknowledged \(acknowledged)")
+        await again.stop()
+    }
+}
+
+/// Counters shared by concurrent test tasks.
+final class SharedCount: Sendable {
+    private let count = Atomic<Int>(0)
+    func add() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
+
+final class SharedSet: Sendable {
+    private let elements = Mutex<Set<String>>([])
+    func insert(_ element: String) { _ = elements.withLock { $0.insert(element) } }
+    var value: Set<String> { elements.withLock { $0 } }
+}
