@@ -163,7 +163,7 @@ public final class AMQPConsumer: Sendable {
                     }
                     if io.outstanding == nil { break }
                 }
-                try cycle(connection, stopping: stopping)
+                try cycle(connection, stopping: stopping, drainDeadline: drainDeadline)
             } catch {
                 lose(connection, because: error)
             }
@@ -215,7 +215,7 @@ public final class AMQPConsumer: Sendable {
         }
     }
 
-    private func cycle(_ connection: AMQPConnection, stopping: Bool) throws {
+    private func cycle(_ connection: AMQPConnection, stopping: Bool, drainDeadline: ContinuousClock.Instant?) throws {
         if io.outstanding == nil, !stopping, !io.buffer.isEmpty,
             io.buffer.count >= configuration.batchSize || ContinuousClock.now - io.firstBufferedAt >= configuration.batchWait
         {
@@ -231,6 +231,9 @@ public final class AMQPConsumer: Sendable {
             var timeout = heartbeat / 2
             if io.outstanding == nil && !io.buffer.isEmpty {
                 timeout = max(.zero, configuration.batchWait - (ContinuousClock.now - io.firstBufferedAt))
+            }
+            if let drainDeadline {
+                timeout = min(timeout, max(.zero, drainDeadline - .now))
             }
             if wakeup.wait(socket: connection.fileDescriptor, timeout: timeout) { io.lastHeard = .now }
         }

@@ -24,15 +24,11 @@ struct EndToEndTests {
 
     @Test("2,000 concurrent signatures with 200 duplicates are counted exactly: 1,800")
     func signaturesAreCountedExactlyOnce() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            TestEnvironment.dropDatabase(databaseURL)
-        }
-        let connection = try PostgresConnection(url: databaseURL)
-        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", milestones: [1000, 5000], on: connection)
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        try await Sandbox.with(milestones: [1000, 5000]) { sandbox in try await countsExactly(sandbox) }
+    }
+
+    private func countsExactly(_ sandbox: Sandbox) async throws {
+        let suite = try await sandbox.start()
 
         var requests: [(email: String, country: String)] = []
         var expectedByCountry: [String: Int] = [:]
@@ -68,9 +64,7 @@ struct EndToEndTests {
         #expect(statuses.count == 2000)
         #expect(statuses.allSatisfy { $0 == 202 })
 
-        let counted = try await TestEnvironment.eventually(timeout: .seconds(90)) {
-            (try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 1800
-        }
+        let counted = try await TestEnvironment.eventually(timeout: .seconds(90)) { try await suite.total() == 1800 }
         #expect(counted, "the count did not reach 1,800")
         // Let any straggling redelivery land, then check nothing moved.
         try await Task.sleep(for: .milliseconds(500))
@@ -80,34 +74,29 @@ struct EndToEndTests {
         #expect((count.json["by_country"] as? [String: Int]) == expectedByCountry)
         #expect(count.headers["cache-control"] != nil)
 
-        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 1800)
-        #expect(try connection.query("SELECT count(*) FROM tally_counted").first?.decode(Int.self, 0) == 1800)
-        #expect(try connection.query("SELECT count(DISTINCT signer_key) FROM signatures").first?.decode(Int.self, 0) == 1800)
+        #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 1800)
+        #expect(try sandbox.rows("SELECT count(*) FROM tally_counted") == 1800)
+        #expect(try sandbox.rows("SELECT count(DISTINCT signer_key) FROM signatures") == 1800)
 
         // The 1,000 milestone was crossed once, published once and recorded once by delivery.
         let delivered = try await TestEnvironment.eventually(timeout: .seconds(30)) {
-            try connection.query("SELECT count(*) FROM delivery_events WHERE event_key = 'milestone:digital-peace-now:1000'")
-                .first?.decode(Int.self, 0) == 1
+            try sandbox.rows("SELECT count(*) FROM delivery_events WHERE event_key = 'milestone:digital-peace-now:1000'") == 1
         }
         #expect(delivered)
-        #expect(try connection.query("SELECT count(*) FROM milestones").first?.decode(Int.self, 0) == 1)
-        #expect(try connection.query("SELECT count(*) FROM milestones WHERE published_at IS NOT NULL").first?.decode(Int.self, 0) == 1)
+        #expect(try sandbox.rows("SELECT count(*) FROM milestones") == 1)
+        #expect(try sandbox.rows("SELECT count(*) FROM milestones WHERE published_at IS NOT NULL") == 1)
         await suite.stop()
     }
 
     @Test("bad requests get a clear problem naming the field; unknown and closed petitions are refused")
     func clearErrors() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            TestEnvironment.dropDatabase(databaseURL)
-        }
-        let connection = try PostgresConnection(url: databaseURL)
-        try Petitions.upsert(slug: "open-one", title: "Open", on: connection)
-        try Petitions.upsert(slug: "closed-one", title: "Closed", on: connection)
-        try Petitions.setStatus(.closed, slug: "closed-one", on: connection)
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        try await Sandbox.with(petition: "open-one") { sandbox in try await answersClearly(sandbox) }
+    }
+
+    private func answersClearly(_ sandbox: Sandbox) async throws {
+        try Petitions.upsert(slug: "closed-one", title: "Closed", on: try sandbox.connection)
+        try Petitions.setStatus(.closed, slug: "closed-one", on: try sandbox.connection)
+        let suite = try await sandbox.start()
         let path = "/v1/petitions/open-one/signatures"
 
         let badEmail = try await suite.post(port: suite.intakePort, path, body: Self.body(name: "Ada", email: "ada-at-example", country: "GB"))
@@ -155,12 +144,10 @@ struct EndToEndTests {
 
         let petition = try await suite.get(port: suite.intakePort, "/v1/petitions/open-one")
         #expect(petition.status == 200)
-        #expect(petition.json["title"] as? String == "Open")
+        #expect(petition.json["title"] as? String == "open-one")
         #expect(try await suite.get(port: suite.tallyPort, "/v1/petitions/nope/count").status == 404)
 
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
-            (try await suite.get(port: suite.tallyPort, "/v1/petitions/open-one/count").json["total"] as? Int) == 2
-        })
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { try await suite.total("open-one") == 2 })
         for port in suite.opsPorts {
             #expect(try await suite.get(port: port, "/health/live").status == 200)
             #expect(try await suite.get(port: port, "/health/ready").status == 200)

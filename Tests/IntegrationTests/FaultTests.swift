@@ -98,16 +98,13 @@ struct FaultTests {
 
     @Test("PostgreSQL restarted mid-batch: every signature is committed and counted exactly once")
     func databaseRestartMidBatch() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            TestEnvironment.dropDatabase(databaseURL)
-        }
-        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: try PostgresConnection(url: databaseURL))
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
-        let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("fault-publisher"), topology: .undersigned(names)), logger: TestEnvironment.logger)
-        publisher.start()
+        try await Sandbox.with { sandbox in try await committedOnce(sandbox) }
+    }
+
+    private func committedOnce(_ sandbox: Sandbox) async throws {
+        let names = sandbox.names
+        let suite = try await sandbox.start()
+        let publisher = sandbox.publisher()
         for round in 0..<30 {
             try await publisher.publish(OutgoingMessage(
                 exchange: names.submittedExchange, routingKey: "fault",
@@ -115,26 +112,46 @@ struct FaultTests {
             if round == 8 { try await Servers.restartPostgreSQL() }
             try await Task.sleep(for: .milliseconds(30))
         }
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(90)) {
-            (try? await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 3000
-        })
-        let connection = try PostgresConnection(url: databaseURL)
-        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 3000)
-        #expect(try Recount.check(on: connection).isConsistent)
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(90)) { (try? await suite.total()) == 3000 })
+        #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 3000)
+        #expect(try Recount.check(on: try sandbox.connection).isConsistent)
         await publisher.shutdown()
+        await suite.stop()
+    }
+
+    @Test("broker down: intake answers 503 with Retry-After at once, is not ready, and recovers")
+    func brokerDownBackPressure() async throws {
+        try await Sandbox.with { sandbox in try await refusesAtOnce(sandbox) }
+    }
+
+    private func refusesAtOnce(_ sandbox: Sandbox) async throws {
+        let suite = try await sandbox.start()
+        let path = "/v1/petitions/digital-peace-now/signatures"
+        #expect(try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "A", email: "before@example.org", country: "FR")).status == 202)
+        try await Servers.stopRabbitMQ()
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+            try await suite.get(port: suite.intakePort, "/health/ready").status == 503
+        })
+        let started = ContinuousClock.now
+        let refused = try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "B", email: "during@example.org", country: "FR"))
+        #expect(refused.status == 503)
+        #expect(refused.headers["retry-after"] != nil)
+        #expect(ContinuousClock.now - started < .seconds(2), "a 503 must come at once, not after a timeout")
+        try await Servers.startRabbitMQ()
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(40)) {
+            try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "C", email: "after@example.org", country: "FR")).status == 202
+        })
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(40)) { try await suite.total() == 2 })
         await suite.stop()
     }
 
     @Test("graceful shutdown under load: it stops promptly, and every 202 is counted after a restart")
     func gracefulShutdownUnderLoad() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            TestEnvironment.dropDatabase(databaseURL)
-        }
-        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: try PostgresConnection(url: databaseURL))
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
+        try await Sandbox.with { sandbox in try await drainsOnStop(sandbox) }
+    }
+
+    private func drainsOnStop(_ sandbox: Sandbox) async throws {
+        let suite = try await sandbox.start()
         let accepted = SharedCount()
         let load = Task {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -155,14 +172,13 @@ struct FaultTests {
         await suite.stop()
         let took = ContinuousClock.now - stopping
         #expect(took < .seconds(20), "graceful shutdown took \(took)")
+        print("graceful shutdown under load took \(took)")
         _ = await load.result
         let acknowledged = accepted.value
 
         // Whatever was acknowledged before the stop is counted once the workers are back.
-        let again = try await RunningSuite.start(databaseURL: databaseURL, names: names)
-        #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) {
-            (try await again.get(port: again.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == acknowledged
-        }, "acknowledged \(acknowledged)")
+        let again = try await sandbox.start()
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(60)) { try await again.total() == acknowledged }, "acknowledged \(acknowledged)")
         await again.stop()
     }
 }

@@ -35,20 +35,18 @@ struct RedeliveryTests {
 
     @Test("the same envelope twice: stored once, counted once, its accepted events re-emitted")
     func sameEnvelopeTwice() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            try? AMQPAdmin(configuration: TestEnvironment.amqp()).deleteQueue(names.prefix + "capture.accepted")
-            TestEnvironment.dropDatabase(databaseURL)
+        try await Sandbox.with { sandbox in
+            defer { try? AMQPAdmin(configuration: TestEnvironment.amqp()).deleteQueue(sandbox.names.prefix + "capture.accepted") }
+            try await storedOnceReEmitted(sandbox)
         }
-        let connection = try PostgresConnection(url: databaseURL)
-        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: connection)
+    }
+
+    private func storedOnceReEmitted(_ sandbox: Sandbox) async throws {
+        let names = sandbox.names
         let capture = Self.capture(names)
         try await Task.sleep(for: .milliseconds(300))  // the capture queue is bound before anything is published
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names, dedupInstances: 2, tallyInstances: 2)
-        let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("test"), topology: .undersigned(names)), logger: TestEnvironment.logger)
-        publisher.start()
+        let suite = try await sandbox.start(dedupInstances: 2, tallyInstances: 2)
+        let publisher = sandbox.publisher()
 
         let envelope = Self.envelope(300)
         let body = WireCodec.encode(envelope)
@@ -89,30 +87,25 @@ struct RedeliveryTests {
         let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
         #expect(try admin.queueStatus(names.prefix + "capture.accepted").messages == 0)
 
-        #expect(try await TestEnvironment.eventually {
-            (try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 301
-        })
+        #expect(try await TestEnvironment.eventually { try await suite.total() == 301 })
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int == 301)
-        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 301)
-        #expect(try connection.query("SELECT count(DISTINCT shard) > 0 FROM petition_counts").first?.decode(Bool.self, 0) == true)
+        #expect(try await suite.total() == 301)
+        #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 301)
+        #expect(try Recount.check(on: try sandbox.connection).isConsistent)
         await publisher.shutdown()
         await suite.stop()
     }
 
     @Test("a poison message is dead-lettered with its reason while the next good one goes through")
     func poisonMessage() async throws {
-        let databaseURL = try TestEnvironment.makeDatabase()
-        let names = TestEnvironment.topologyNames()
-        defer {
-            TestEnvironment.dropTopology(names)
-            TestEnvironment.dropDatabase(databaseURL)
-        }
-        let connection = try PostgresConnection(url: databaseURL)
-        try Petitions.upsert(slug: "digital-peace-now", title: "Digital Peace Now", on: connection)
-        let suite = try await RunningSuite.start(databaseURL: databaseURL, names: names)
-        let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("test"), topology: .undersigned(names)), logger: TestEnvironment.logger)
-        publisher.start()
+        try await Sandbox.with { sandbox in try await deadLettersPoison(sandbox) }
+    }
+
+    private func deadLettersPoison(_ sandbox: Sandbox) async throws {
+        let names = sandbox.names
+        let connection = try sandbox.connection
+        let suite = try await sandbox.start()
+        let publisher = sandbox.publisher()
 
         try await publisher.publish(Self.message(names, Array("this is not an envelope".utf8)))
         var future = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Self.envelope(1, start: 900)))) as! [String: Any]
@@ -130,9 +123,7 @@ struct RedeliveryTests {
         // A partner envelope without user_id has no trusted provenance.
         try await publisher.publish(OutgoingMessage(exchange: names.partnersExchange, routingKey: "acme.batch", body: WireCodec.encode(Self.envelope(5, start: 500))))
 
-        #expect(try await TestEnvironment.eventually {
-            (try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count").json["total"] as? Int) == 8
-        })
+        #expect(try await TestEnvironment.eventually { try await suite.total() == 8 })
         let dead = AMQPConsumer(
             configuration: .init(connection: TestEnvironment.amqp("dead"), topology: .undersigned(names), queue: names.deadQueue(for: names.dedupQueue)),
             logger: TestEnvironment.logger)
@@ -153,7 +144,7 @@ struct RedeliveryTests {
             #expect(letter.properties.headers[DeadLetter.Header.failedAt] != nil)
         }
         #expect(letters.contains { String(decoding: $0.body, as: UTF8.self) == "this is not an envelope" })
-        #expect(try connection.query("SELECT count(*) FROM signatures").first?.decode(Int.self, 0) == 8)
+        #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 8)
         // The bad rows of the mixed envelope are on record, by position, for the sender.
         let rejected = try connection.query("SELECT position, field FROM rejected_signatures WHERE envelope_id = \(mixedID) ORDER BY position")
         #expect(try rejected.map { try $0.decode(Int.self, 0) } == [3, 7])

@@ -10,14 +10,28 @@ enum Servers {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func restartRabbitMQ(downFor pause: Duration = .zero) async throws {
+        try await stopRabbitMQ()
+        try await Task.sleep(for: pause)
+        try await startRabbitMQ()
+    }
+
+    static func stopRabbitMQ() async throws {
+        let (dir, node, _) = try rabbit()
+        try await shell(". scripts/lib/servers.sh; stop_rabbitmq '\(dir)' '\(node)'")
+    }
+
+    static func startRabbitMQ() async throws {
+        let (dir, node, port) = try rabbit()
+        try await shell(". scripts/lib/servers.sh; start_rabbitmq '\(dir)' '\(node)' \(port) \(port + 10000) \(port + 20000) rabbitmq_management")
+    }
+
+    private static func rabbit() throws -> (String, String, Int) {
         let environment = ProcessInfo.processInfo.environment
         guard let dir = environment["UNDERSIGNED_TEST_RABBITMQ_DIR"], let node = environment["UNDERSIGNED_TEST_RABBITMQ_NODE"],
               let port = environment["UNDERSIGNED_TEST_AMQP_PORT"].flatMap(Int.init) else {
             throw Failure.notUnderScriptsTest
         }
-        try await shell(". scripts/lib/servers.sh; stop_rabbitmq '\(dir)' '\(node)'")
-        try await Task.sleep(for: pause)
-        try await shell(". scripts/lib/servers.sh; start_rabbitmq '\(dir)' '\(node)' \(port) \(port + 10000) \(port + 20000) rabbitmq_management")
+        return (dir, node, port)
     }
 
     static func restartPostgreSQL() async throws {

@@ -68,3 +68,66 @@ enum TestEnvironment {
         return try await condition()
     }
 }
+
+/// What a test that runs the services needs: a fresh migrated database with one petition, a unique
+/// topology prefix, and a connection to look at the tables. Dropped afterwards.
+struct Sandbox {
+    let databaseURL: String
+    let names: TopologyNames
+    let petition: Petition
+    private let current: Current
+
+    /// A connection to the sandbox database, replaced when a fault test restarted the server under it.
+    var connection: PostgresConnection {
+        get throws {
+            // libpq learns that the server went away only when a statement fails: probe first.
+            if let connection = current.connection, connection.isUsable, (try? connection.query("SELECT 1")) != nil {
+                return connection
+            }
+            let connection = try PostgresConnection(url: databaseURL)
+            current.connection = connection
+            return connection
+        }
+    }
+
+    private final class Current {
+        var connection: PostgresConnection?
+    }
+
+    static func with<T>(
+        petition slug: String = "digital-peace-now", milestones: [Int64] = Petitions.defaultMilestones,
+        _ body: (Sandbox) async throws -> T
+    ) async throws -> T {
+        let databaseURL = try TestEnvironment.makeDatabase()
+        let names = TestEnvironment.topologyNames()
+        defer {
+            TestEnvironment.dropTopology(names)
+            TestEnvironment.dropDatabase(databaseURL)
+        }
+        let current = Current()
+        current.connection = try PostgresConnection(url: databaseURL)
+        let petition = try Petitions.upsert(slug: slug, title: slug, milestones: milestones, on: current.connection!)
+        return try await body(Sandbox(databaseURL: databaseURL, names: names, petition: petition, current: current))
+    }
+
+    func start(dedupInstances: Int = 1, tallyInstances: Int = 1) async throws -> RunningSuite {
+        try await RunningSuite.start(databaseURL: databaseURL, names: names, dedupInstances: dedupInstances, tallyInstances: tallyInstances)
+    }
+
+    func rows(_ query: PostgresQuery) throws -> Int {
+        try connection.query(query).first?.decode(Int.self, 0) ?? -1
+    }
+
+    func publisher() -> AMQPPublisher {
+        let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("test"), topology: .undersigned(names)), logger: TestEnvironment.logger)
+        publisher.start()
+        return publisher
+    }
+}
+
+extension RunningSuite {
+    /// The petition's total from tally's count API, or nil.
+    func total(_ petition: String = "digital-peace-now") async throws -> Int? {
+        try await get(port: tallyPort, "/v1/petitions/\(petition)/count").json["total"] as? Int
+    }
+}
