@@ -56,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // C libraries, behind one door each.
@@ -107,7 +108,10 @@ let package = Package(
     ]
         + service("Intake", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics])
         + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
-        + service("Tally", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics])
+        + service("Tally", dependencies: [
+            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ])
         + service("Delivery", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
         + service("Ctl", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,

@@ -40,6 +40,13 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when the statement failed because of the data it was given (SQLSTATE classes 22, data
+    /// exception, and 23, integrity constraint violation): the same input will fail again. Other server
+    /// errors (syntax, undefined objects, permissions) point at the code or the deployment, not the input.
+    public var isDataError: Bool {
+        code == .invalidParameter || (code == .server && (sqlState?.hasPrefix("22") == true || sqlState?.hasPrefix("23") == true))
+    }
+
     public var description: String {
         "PostgreSQL \(code.rawValue) error" + (sqlState.map { " [\($0)]" } ?? "") + ": \(message)"
     }

@@ -121,9 +121,12 @@ public struct BatchWorker: Service {
         deadLettered.increment(by: dead.count)
     }
 
+    /// Errors worth trying again with the same batch. A database error that is not about the data (a
+    /// syntax error after a bad deploy, a missing table, a permission) is retried too: dead-lettering
+    /// every message would only hide the fault; the batch waits, unacked, until it is fixed.
     static func isRetryable(_ error: any Error) -> Bool {
         switch error {
-        case let error as PostgresError: error.isRetryable
+        case let error as PostgresError: error.isRetryable || !error.isDataError
         case let error as AMQPError: error.isRetryable
         default: false
         }

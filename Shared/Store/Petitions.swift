@@ -62,6 +62,14 @@ public enum Petitions {
         try connection.query("UPDATE petitions SET status = \(status.rawValue) WHERE slug = \(slug)").affectedRows == 1
     }
 
+    /// Replaces a petition's milestone thresholds; returns false when there is no such slug.
+    /// Thresholds already crossed stay recorded; a new threshold below the count is recorded with the next signature.
+    @discardableResult
+    public static func setMilestones(_ milestones: [Int64], slug: String, on connection: PostgresConnection) throws -> Bool {
+        let sorted = Array(Set(milestones.filter { $0 > 0 })).sorted()
+        return try connection.query("UPDATE petitions SET milestones = \(sorted)::bigint[] WHERE slug = \(slug)").affectedRows == 1
+    }
+
     static func petition(_ row: PostgresRow) throws -> Petition {
         Petition(
             id: try row.decode(Int64.self, 0),

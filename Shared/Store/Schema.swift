@@ -86,5 +86,16 @@ public enum Schema {
                 PRIMARY KEY (envelope_id, position)
             );
             """),
+        Migration(version: 3, name: "signing rate buckets", sql: """
+            -- Signatures counted per 10-second bucket (per tally shard), for the signing rate shown live.
+            -- Tally writes them with the counts and keeps the last hour.
+            CREATE TABLE count_buckets (
+                petition_id  bigint NOT NULL REFERENCES petitions (id),
+                bucket       timestamptz NOT NULL,
+                shard        smallint NOT NULL,
+                count        bigint NOT NULL,
+                PRIMARY KEY (petition_id, bucket, shard)
+            );
+            """),
     ])
 }

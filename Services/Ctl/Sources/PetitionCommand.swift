@@ -6,7 +6,7 @@ import Store
 struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petition", abstract: "Create, list, open and close petitions.",
-        subcommands: [Create.self, List.self, Open.self, Close.self])
+        subcommands: [Create.self, List.self, Open.self, Close.self, SetMilestones.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a petition, or update its title, text and milestones.")
@@ -45,6 +45,20 @@ struct PetitionCommand: ParsableCommand {
                 let state = petition.isTakingSignatures() ? "open" : "closed"
                 print("\(petition.slug)\t\(state)\t\(totals[petition.id] ?? 0)\t\(petition.title)")
             }
+        }
+    }
+
+    struct SetMilestones: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-milestones", abstract: "Replace a petition's milestone thresholds (each is announced once when crossed).")
+        @Argument var slug: String
+        @Argument(help: "Comma-separated thresholds, e.g. 1000,10000,100000.") var milestones: String
+
+        func run() throws {
+            let thresholds = milestones.split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            guard !thresholds.isEmpty, thresholds.allSatisfy({ $0 > 0 }) else { throw ValidationError("milestones must be positive whole numbers separated by commas") }
+            guard try Petitions.setMilestones(thresholds, slug: slug, on: Environment().connect()) else { throw ValidationError("no petition \(slug)") }
+            print("petition \(slug) milestones: \(thresholds.sorted().map(String.init).joined(separator: ", "))")
         }
     }
 

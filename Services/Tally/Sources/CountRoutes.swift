@@ -1,27 +1,32 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Models
 import Postgres
+import ServiceLifecycle
 import ServiceSupport
 import Store
 
-/// The count API: `GET /v1/petitions/{slug}/count` and `GET /v1/petitions`.
+/// The count API and the live views:
+/// - `GET /v1/petitions/{slug}/count`: total, by country, signing rate, milestones; `ETag` and a short
+///   `Cache-Control`, so a CDN or thousands of screens can poll it cheaply (`If-None-Match` → 304).
+/// - `GET /v1/petitions`: open and closed petitions with their totals.
+/// - `GET /v1/petitions/{slug}/live`: Server-Sent Events, at most four a second, a heartbeat every 15 s,
+///   `Last-Event-ID` resume (the id is the total).
+/// - `GET /live/{slug}`: the stage page for a big screen.
 struct CountRoutes {
     let pool: PostgresPool
+    let live: LiveCounts
 
     func add<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/v1/petitions/:slug/count") { _, context in
-            let slug = context.parameters.get("slug") ?? ""
-            let result = try await pool.withConnection { connection -> (Petition, PetitionCount)? in
-                guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
-                return (petition, try Counts.read(petitionID: petition.id, on: connection))
+        router.get("/v1/petitions/:slug/count") { request, context in
+            let view = try await countView(slug: context.parameters.get("slug") ?? "")
+            var headers: HTTPFields = [.cacheControl: "public, max-age=1", .eTag: view.etag]
+            if request.headers[.ifNoneMatch] == view.etag {
+                return Response(status: .notModified, headers: headers)
             }
-            guard let (petition, count) = result else {
-                throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
-            }
-            var object: [String: Any] = ["petition": petition.slug, "total": count.total, "by_country": count.byCountry]
-            object["updated_at"] = count.updatedAt.map(Timestamp.format) ?? NSNull()
-            return try Self.json(object)
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: view.jsonBytes)))
         }
         router.get("/v1/petitions") { _, _ in
             let (petitions, totals) = try await pool.withConnection { connection in
@@ -31,14 +36,63 @@ struct CountRoutes {
                 ["slug": petition.slug, "title": petition.title,
                  "status": petition.isTakingSignatures() ? "open" : "closed", "total": totals[petition.id] ?? 0]
             }
-            return try Self.json(["petitions": list])
+            let data = try JSONSerialization.data(withJSONObject: ["petitions": list], options: [.sortedKeys])
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=1"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/v1/petitions/:slug/live") { request, context in
+            let petition = try await petition(slug: context.parameters.get("slug") ?? "")
+            let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                body: ResponseBody { writer in
+                    try await stream(petition, resumingAfter: lastEventID, to: &writer)
+                })
+        }
+        router.get("/live/:slug") { _, context in
+            let petition = try await petition(slug: context.parameters.get("slug") ?? "")
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60"],
+                body: .init(byteBuffer: ByteBuffer(string: StagePage.html(slug: petition.slug, title: petition.title))))
         }
     }
 
-    static func json(_ object: Any) throws -> Response {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return Response(
-            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=1"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    private func stream(_ petition: Petition, resumingAfter lastEventID: Int64?, to writer: inout any ResponseBodyWriter) async throws {
+        try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+        var lastSent = lastEventID
+        let events = live.subscribe(petition)
+        // The server's graceful shutdown ends the stream, so that open screens do not hold it up.
+        for await event in events.cancelOnGracefulShutdown() {
+            switch event {
+            case .count(let view):
+                // The id is the total: a client resuming with the total it has gets nothing until it changes.
+                if view.total == lastSent { continue }
+                lastSent = view.total
+                try await writer.write(ByteBuffer(string: "id: \(view.total)\nevent: count\ndata: \(String(decoding: view.jsonBytes, as: UTF8.self))\n\n"))
+            case .heartbeat:
+                try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+            }
+        }
+        try await writer.finish(nil)
+    }
+
+    private func petition(slug: String) async throws -> Petition {
+        guard let petition = try await pool.withConnection({ connection in try Petitions.find(slug: slug, on: connection) }) else {
+            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+        }
+        return petition
+    }
+
+    private func countView(slug: String) async throws -> CountView {
+        let view = try await pool.withConnection { connection -> CountView? in
+            guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
+            return try CountView.load(petition, on: connection)
+        }
+        guard let view else {
+            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+        }
+        return view
     }
 }

@@ -24,14 +24,27 @@ enum CountStore {
                 SELECT p.id AS petition_id, i.country, count(*) AS n
                 FROM counted c JOIN input i USING (signature_id) JOIN petitions p ON p.slug = i.petition
                 GROUP BY p.id, i.country
+            ),
+            bumped AS (
+                INSERT INTO petition_counts (petition_id, country, shard, count)
+                SELECT petition_id, country, \(shard), n FROM delta ORDER BY petition_id, country
+                ON CONFLICT (petition_id, country, shard)
+                DO UPDATE SET count = petition_counts.count + EXCLUDED.count, updated_at = now()
+                RETURNING petition_id
+            ),
+            rate AS (
+                INSERT INTO count_buckets (petition_id, bucket, shard, count)
+                SELECT petition_id, to_timestamp(floor(extract(epoch FROM now()) / 10) * 10), \(shard), sum(n)
+                FROM delta GROUP BY petition_id ORDER BY petition_id
+                ON CONFLICT (petition_id, bucket, shard) DO UPDATE SET count = count_buckets.count + EXCLUDED.count
             )
-            INSERT INTO petition_counts (petition_id, country, shard, count)
-            SELECT petition_id, country, \(shard), n FROM delta ORDER BY petition_id, country
-            ON CONFLICT (petition_id, country, shard)
-            DO UPDATE SET count = petition_counts.count + EXCLUDED.count, updated_at = now()
-            RETURNING petition_id
+            SELECT DISTINCT petition_id FROM bumped
             """)
-        return Array(Set(try rows.map { try $0.decode(Int64.self, 0) })).sorted()
+        let touched = try rows.map { try $0.decode(Int64.self, 0) }.sorted()
+        if !touched.isEmpty {
+            try connection.query("DELETE FROM count_buckets WHERE petition_id = ANY(\(touched)::bigint[]) AND bucket < now() - interval '1 hour'")
+        }
+        return touched
     }
 
     /// Records the thresholds these petitions crossed. A per-petition transaction lock makes the last

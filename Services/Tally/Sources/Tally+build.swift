@@ -25,13 +25,14 @@ public enum TallyService {
             consumer: consumer, publisher: publisher,
             handler: AcceptedHandler(pool: pool, publisher: publisher, names: names, shard: configuration.shard, logger: logger),
             service: "tally", queue: names.tallyQueue, deadExchange: names.deadExchange, logger: logger)
+        let live = LiveCounts(pool: pool, logger: logger)
         let router = Router()
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumer: consumer))
-        CountRoutes(pool: pool).add(to: router)
+        CountRoutes(pool: pool, live: live).add(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
-            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker],
+            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

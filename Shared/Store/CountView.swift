@@ -1,0 +1,50 @@
+import Foundation
+import Postgres
+
+/// What the count API, the live stream and the stage page show of a petition: the exact count, by
+/// country, the signing rate, and its milestones. Read from the counters, never from signatures.
+public struct CountView: Sendable, Equatable {
+    public var petition: String
+    public var title: String
+    public var total: Int64
+    public var byCountry: [String: Int64]
+    public var updatedAt: Date?
+    /// Signatures counted in the last minute (10-second buckets).
+    public var ratePerMinute: Int64
+    public var milestones: [Int64]
+    public var reached: [Int64]
+
+    /// The first threshold not yet reached, if any.
+    public var nextMilestone: Int64? { milestones.first { $0 > total } }
+
+    public static func load(_ petition: Petition, on connection: PostgresConnection) throws -> CountView {
+        let count = try Counts.read(petitionID: petition.id, on: connection)
+        let rate = try connection.query("""
+            SELECT coalesce(sum(count), 0)::bigint FROM count_buckets
+            WHERE petition_id = \(petition.id) AND bucket > now() - interval '60 seconds'
+            """).first?.decode(Int64.self, 0) ?? 0
+        let reached = try connection.query("SELECT threshold FROM milestones WHERE petition_id = \(petition.id) ORDER BY threshold")
+            .map { try $0.decode(Int64.self, 0) }
+        return CountView(
+            petition: petition.slug, title: petition.title, total: count.total, byCountry: count.byCountry,
+            updatedAt: count.updatedAt, ratePerMinute: rate, milestones: petition.milestones, reached: reached)
+    }
+
+    /// `W/"<total>-<updated ms>"`: changes whenever the count does.
+    public var etag: String {
+        "W/\"\(total)-\(Int64((updatedAt?.timeIntervalSince1970 ?? 0) * 1000))\""
+    }
+
+    public var json: [String: Any] {
+        [
+            "petition": petition, "title": title, "total": total, "by_country": byCountry,
+            "updated_at": updatedAt.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } ?? NSNull(),
+            "rate_per_minute": ratePerMinute, "milestones": milestones, "milestones_reached": reached,
+            "next_milestone": nextMilestone.map { $0 as Any } ?? NSNull(),
+        ]
+    }
+
+    public var jsonBytes: [UInt8] {
+        Array((try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+}
