@@ -126,20 +126,19 @@ struct FaultTests {
 
     private func refusesAtOnce(_ sandbox: Sandbox) async throws {
         let suite = try await sandbox.start()
-        let path = "/v1/petitions/digital-peace-now/signatures"
-        #expect(try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "A", email: "before@example.org", country: "FR")).status == 202)
+        #expect(try await suite.sign(email: "before@example.org", country: "FR").status == 202)
         try await Servers.stopRabbitMQ()
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
             try await suite.get(port: suite.intakePort, "/health/ready").status == 503
         })
         let started = ContinuousClock.now
-        let refused = try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "B", email: "during@example.org", country: "FR"))
+        let refused = try await suite.sign(email: "during@example.org", country: "FR")
         #expect(refused.status == 503)
         #expect(refused.headers["retry-after"] != nil)
         #expect(ContinuousClock.now - started < .seconds(2), "a 503 must come at once, not after a timeout")
         try await Servers.startRabbitMQ()
         #expect(try await TestEnvironment.eventually(timeout: .seconds(40)) {
-            try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "C", email: "after@example.org", country: "FR")).status == 202
+            try await suite.sign(email: "after@example.org", country: "FR").status == 202
         })
         #expect(try await TestEnvironment.eventually(timeout: .seconds(40)) { try await suite.total() == 2 })
         await suite.stop()
@@ -158,8 +157,7 @@ struct FaultTests {
                 for lane in 0..<16 {
                     group.addTask {
                         for i in 0..<200 {
-                            let body = EndToEndTests.body(name: "Signer", email: "graceful\(lane)-\(i)@example.org", country: "KE")
-                            guard let reply = try? await suite.post(port: suite.intakePort, "/v1/petitions/digital-peace-now/signatures", body: body) else { return }
+                            guard let reply = try? await suite.sign(email: "graceful\(lane)-\(i)@example.org", country: "KE") else { return }
                             if reply.status == 202 { accepted.add() }
                         }
                     }

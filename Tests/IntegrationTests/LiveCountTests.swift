@@ -98,11 +98,10 @@ struct LiveCountTests {
     func serverSentEvents() async throws {
         try await Sandbox.with { sandbox in
             let suite = try await sandbox.start()
-            let path = "/v1/petitions/digital-peace-now/signatures"
             async let first = Self.readEvents(port: suite.tallyPort) { $0 >= 50 }
             try await Task.sleep(for: .milliseconds(300))
             for i in 0..<50 {
-                _ = try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "S", email: "live\(i)@example.org", country: "GB"))
+                _ = try await suite.sign(email: "live\(i)@example.org", country: "GB")
             }
             let (ids, totals) = try await first
             #expect(totals.last == 50)
@@ -110,7 +109,7 @@ struct LiveCountTests {
             #expect(totals.count < 50, "updates are coalesced, not one per signature")
             // Resume with the last id: nothing is repeated, the next event is newer.
             for i in 50..<60 {
-                _ = try await suite.post(port: suite.intakePort, path, body: EndToEndTests.body(name: "S", email: "live\(i)@example.org", country: "GB"))
+                _ = try await suite.sign(email: "live\(i)@example.org", country: "GB")
             }
             let resumed = try await Self.readEvents(port: suite.tallyPort, lastEventID: ids.last) { $0 >= 60 }
             #expect(resumed.totals.allSatisfy { $0 > 50 })
@@ -132,6 +131,35 @@ struct LiveCountTests {
             await suite.stop()
             _ = try? await open
             #expect(ContinuousClock.now - stopping < .seconds(10))
+        }
+    }
+}
+
+@Suite("The stage page in a real browser")
+struct StagePageBrowserTests {
+    @Test("headless Chromium shows the right count after signatures are posted, and a screenshot is kept")
+    func stagePageShowsTheCount() async throws {
+        try await Sandbox.with { sandbox in
+            let suite = try await sandbox.start()
+            // 58 signers: FR 15, KE 15, BR 14, IN 14.
+            for n in 0..<58 {
+                _ = try await suite.sign(email: "stage\(n)@example.org", country: ["FR", "KE", "BR", "IN"][n % 4])
+            }
+            #expect(try await TestEnvironment.eventually { try await suite.total() == 58 })
+            let url = "http://127.0.0.1:\(suite.tallyPort)/live/digital-peace-now"
+            let artefacts = Servers.repository.appendingPathComponent(".build/test-artefacts")
+            try FileManager.default.createDirectory(at: artefacts, withIntermediateDirectories: true)
+            let dom = artefacts.appendingPathComponent("stage-page.html").path
+            let screenshot = artefacts.appendingPathComponent("stage-page.png").path
+            // The page in polling mode settles, so Chromium's virtual time can run its scripts and stop.
+            try await Servers.chromium("--virtual-time-budget=5000 --dump-dom '\(url)?mode=poll' > '\(dom)'")
+            let html = try String(contentsOfFile: dom, encoding: .utf8)
+            #expect(html.contains(#"<div id="count">58</div>"#), "the page does not show the count")
+            #expect(html.contains(#"<span class="num">15</span>"#), "the top countries are missing")
+            try await Servers.chromium("--hide-scrollbars --window-size=1600,900 --screenshot='\(screenshot)' '\(url)'")
+            #expect(FileManager.default.fileExists(atPath: screenshot))
+            print("stage page screenshot: \(screenshot)")
+            await suite.stop()
         }
     }
 }

@@ -39,6 +39,11 @@ enum Servers {
         try await shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D '\(dir)/data' -m immediate -w restart >/dev/null")
     }
 
+    /// Debian's Chromium, headless, stopping the page after 6 s (the live stream never ends by itself).
+    static func chromium(_ arguments: String) async throws {
+        try await shell("timeout 60 chromium --headless --no-sandbox --disable-gpu --timeout=6000 \(arguments) 2>/dev/null")
+    }
+
     enum Failure: Error, CustomStringConvertible {
         case notUnderScriptsTest
         case command(String, Int32)

@@ -126,6 +126,11 @@ struct Sandbox {
 }
 
 extension RunningSuite {
+    /// Signs `petition` over HTTP as a phone would.
+    func sign(email: String, country: String, name: String = "Signer", petition: String = "digital-peace-now") async throws -> Reply {
+        try await post(port: intakePort, "/v1/petitions/\(petition)/signatures", body: EndToEndTests.body(name: name, email: email, country: country))
+    }
+
     /// The petition's total from tally's count API, or nil.
     func total(_ petition: String = "digital-peace-now") async throws -> Int? {
         try await get(port: tallyPort, "/v1/petitions/\(petition)/count").json["total"] as? Int

@@ -34,6 +34,11 @@ ensure_suite_packages() {
   ensure_packages rabbitmq-server postgresql-15 librabbitmq-dev libpq-dev pkg-config curl ca-certificates
 }
 
+# What the tests need besides: a headless browser for the stage page.
+ensure_test_packages() {
+  ensure_packages chromium
+}
+
 # start_rabbitmq DIR NODE AMQP_PORT MGMT_PORT DIST_PORT [PLUGINS]
 start_rabbitmq() {
   local dir=$1 node=$2 amqp=$3 mgmt=$4 dist=$5

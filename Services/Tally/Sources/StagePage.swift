@@ -67,6 +67,8 @@ enum StagePage {
     <script>
     (() => {
       const slug = "{{SLUG}}";
+      // ?mode=poll: for networks whose proxies break streams (and for tests that need the page to settle).
+      const pollOnly = new URLSearchParams(location.search).get("mode") === "poll";
       const format = new Intl.NumberFormat();
       let shown = 0, target = 0, reached = null, failures = 0, polling = null, source = null;
 
@@ -120,11 +122,11 @@ enum StagePage {
           .then(r => r.ok ? r.json() : Promise.reject(r.status)).then(render).catch(() => status("offline, retrying", false));
         tick();
         polling = setInterval(tick, 2000);
-        setTimeout(() => { clearInterval(polling); polling = null; connect(); }, 60000);  // try live again later
+        if (!pollOnly) setTimeout(() => { clearInterval(polling); polling = null; connect(); }, 60000);  // try live again later
       }
 
       function connect() {
-        if (!window.EventSource) return poll();
+        if (!window.EventSource || pollOnly) return poll();
         source = new EventSource(`/v1/petitions/${slug}/live`);
         source.addEventListener("count", event => { failures = 0; status("live", true); render(JSON.parse(event.data)); });
         source.onopen = () => status("live", true);
@@ -134,7 +136,12 @@ enum StagePage {
         };
       }
 
-      fetch(`/v1/petitions/${slug}/count`).then(r => r.json()).then(view => { shown = view.total; render(view); }).catch(() => {});
+      // Start at the current count (no count-up from zero when the screen is switched on).
+      fetch(`/v1/petitions/${slug}/count`).then(r => r.json()).then(view => {
+        shown = view.total;
+        document.getElementById("count").textContent = format.format(shown);
+        render(view);
+      }).catch(() => {});
       requestAnimationFrame(animate);
       connect();
     })();
