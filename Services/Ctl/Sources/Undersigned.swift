@@ -28,5 +28,10 @@ struct Environment {
         try PostgresConnection(url: common.databaseURL, applicationName: "undersigned-ctl")
     }
 
-    static let logger = Logger(label: "undersigned.ctl")
+    /// Warnings and errors only: the commands print what they did themselves.
+    static let logger: Logger = {
+        var logger = Logger(label: "undersigned.ctl")
+        logger.logLevel = .warning
+        return logger
+    }()
 }
