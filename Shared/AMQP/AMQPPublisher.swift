@@ -155,23 +155,18 @@ public final class AMQPPublisher: Sendable {
         }
     }
 
-    private struct Item: @unchecked Sendable {
+    private struct Item: Routed, @unchecked Sendable {
         var message: OutgoingMessage
         let group: Group
-    }
-
-    private struct InFlight {
-        let sequence: UInt64
-        var item: Item
-        var returned: Int?
+        var exchange: String { message.exchange }
+        var routingKey: String { message.routingKey }
     }
 
     /// State owned by the I/O thread alone.
     private final class IOState: @unchecked Sendable {
         var connection: AMQPConnection?
         var backlog = Deque<Item>()
-        var inFlight = Deque<InFlight>()
-        var nextSequence: UInt64 = 1
+        var inFlight = ConfirmTracker<Item>()
         var blocked = false
         var lastHeard = ContinuousClock.now
         var backoff = Backoff()
@@ -202,9 +197,8 @@ public final class AMQPPublisher: Sendable {
             }
         }
         let leftover = AMQPError(code: .closed, message: "the publisher shut down before the broker confirmed")
-        for entry in io.inFlight { finish(entry.item, .failure(leftover)) }
+        for item in io.inFlight.reset() { finish(item, .failure(leftover)) }
         for item in io.backlog { finish(item, .failure(leftover)) }
-        io.inFlight.removeAll()
         io.backlog.removeAll()
         io.connection?.close()
         io.connection = nil
@@ -226,7 +220,6 @@ public final class AMQPPublisher: Sendable {
             try connection.declare(configuration.topology)
             try connection.confirmSelect()
             io.connection = connection
-            io.nextSequence = 1
             io.blocked = false
             io.lastHeard = .now
             io.backoff.reset()
@@ -258,8 +251,7 @@ public final class AMQPPublisher: Sendable {
                 io.backlog.prepend(item)
                 throw error
             }
-            io.inFlight.append(InFlight(sequence: io.nextSequence, item: item, returned: nil))
-            io.nextSequence += 1
+            io.inFlight.published(item)
             published += 1
         }
         let heartbeat = Duration.seconds(max(1, configuration.connection.heartbeat))
@@ -280,24 +272,13 @@ public final class AMQPPublisher: Sendable {
     private func handle(_ frame: IncomingFrame) {
         switch frame {
         case .ack(let tag, let multiple):
-            confirm(upTo: tag, multiple: multiple) { entry in
-                if let code = entry.returned {
-                    return .failure(AMQPError(code: .unroutable, replyCode: code, message: "no queue is bound for \(entry.item.message.exchange) / \(entry.item.message.routingKey)"))
-                }
-                return .success(())
-            }
+            for (item, outcome) in io.inFlight.acked(tag, multiple: multiple) { finish(item, outcome) }
         case .nack(let tag, let multiple):
-            confirm(upTo: tag, multiple: multiple) { _ in
-                .failure(AMQPError(code: .nacked, message: "the broker could not take the message"))
+            for item in io.inFlight.nacked(tag, multiple: multiple) {
+                finish(item, .failure(AMQPError(code: .nacked, message: "the broker could not take the message")))
             }
         case .returned(let code, let exchange, let routingKey):
-            // A return comes right before the ack of the same message and carries no sequence number:
-            // it belongs to the oldest unconfirmed message for that exchange and routing key.
-            if let index = io.inFlight.firstIndex(where: {
-                $0.returned == nil && $0.item.message.exchange == exchange && $0.item.message.routingKey == routingKey
-            }) {
-                io.inFlight[index].returned = code
-            }
+            io.inFlight.returned(replyCode: code, exchange: exchange, routingKey: routingKey)
         case .blocked:
             io.blocked = true
             shared.withLock { $0.blocked = true }
@@ -311,32 +292,20 @@ public final class AMQPPublisher: Sendable {
         }
     }
 
-    private func confirm(upTo tag: UInt64, multiple: Bool, outcome: (InFlight) -> Result<Void, AMQPError>) {
-        if multiple {
-            while let first = io.inFlight.first, first.sequence <= tag {
-                io.inFlight.removeFirst()
-                finish(first.item, outcome(first))
-            }
-        } else if let index = io.inFlight.firstIndex(where: { $0.sequence == tag }) {
-            let entry = io.inFlight.remove(at: index)
-            finish(entry.item, outcome(entry))
-        }
-    }
-
     /// The connection or channel is gone. Unconfirmed messages go back to the front of the backlog to be
     /// republished after the reconnect (consumers are idempotent), except when the broker closed the
     /// channel over something we sent: then they fail, so callers learn of it instead of looping.
     private func lose(_ connection: AMQPConnection, because error: any Error) {
         let amqpError = error as? AMQPError ?? AMQPError(code: .connection, message: "\(error)")
         logger.warning("publisher lost its connection", metadata: ["error": "\(amqpError)", "unconfirmed": "\(io.inFlight.count)"])
+        let unconfirmed = io.inFlight.reset()
         if amqpError.code == .channelClosed {
             connection.close()
-            for entry in io.inFlight { finish(entry.item, .failure(amqpError)) }
+            for item in unconfirmed { finish(item, .failure(amqpError)) }
         } else {
             connection.abandon()
-            for entry in io.inFlight.reversed() { io.backlog.prepend(entry.item) }
+            io.backlog.prepend(contentsOf: unconfirmed)
         }
-        io.inFlight.removeAll()
         io.connection = nil
         shared.withLock { $0.connected = false }
     }
