@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Models
 
 /// A delivery that cannot succeed, and why. The worker republishes it to `undersigned.dead` (routing key =
 /// the queue it came from, so it lands in `<queue>.dead`) with the reason in headers, then acks the original.
@@ -40,7 +41,7 @@ public struct DeadLetter: Error, Sendable {
         properties.headers[Header.reason] = .string(reason)
         properties.headers[Header.service] = .string(service)
         properties.headers[Header.queue] = .string(queue)
-        properties.headers[Header.failedAt] = .string(now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        properties.headers[Header.failedAt] = .string(Timestamp.format(now))
         properties.headers[Header.originalExchange] = .string(delivery.exchange)
         properties.headers[Header.originalRoutingKey] = .string(delivery.routingKey)
         return OutgoingMessage(exchange: deadExchange, routingKey: queue, body: delivery.body, properties: properties)

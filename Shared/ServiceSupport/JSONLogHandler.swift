@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Models
 import Synchronization
 
 /// Writes one JSON object per line to stdout: `{"ts":…,"level":…,"logger":…,"msg":…, metadata…}`.
@@ -22,7 +23,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Self.quote(Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))),
+            ("ts", Self.quote(Timestamp.format(Date()))),
             ("level", Self.quote(event.level.rawValue)),
             ("logger", Self.quote(label)),
             ("msg", Self.quote(event.message.description)),

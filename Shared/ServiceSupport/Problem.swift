@@ -28,6 +28,11 @@ public struct Problem: HTTPResponseError, Codable, Sendable, Equatable {
         Problem(.unprocessableContent, title: title, detail: problem.description, field: problem.field)
     }
 
+    /// 404 for a slug that names no petition (the slug is echoed cut to 64 characters; it is not personal data).
+    public static func noSuchPetition(_ slug: String) -> Problem {
+        Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+    }
+
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Postgres
 
 /// What the count API, the live stream and the stage page show of a petition: the exact count, by
@@ -38,7 +39,7 @@ public struct CountView: Sendable, Equatable {
     public var json: [String: Any] {
         [
             "petition": petition, "title": title, "total": total, "by_country": byCountry,
-            "updated_at": updatedAt.map { $0.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) } ?? NSNull(),
+            "updated_at": updatedAt.map(Timestamp.format) ?? NSNull(),
             "rate_per_minute": ratePerMinute, "milestones": milestones, "milestones_reached": reached,
             "next_milestone": nextMilestone.map { $0 as Any } ?? NSNull(),
         ]

@@ -26,8 +26,6 @@ public struct Petition: Sendable, Equatable, Codable {
 public enum Petitions {
     public static let defaultMilestones: [Int64] = [1_000, 10_000, 100_000, 1_000_000]
 
-    static let columns = "id, slug, title, body, status, closes_at, milestones, created_at"
-
     public static func find(slug: String, on connection: PostgresConnection) throws -> Petition? {
         try connection.query("SELECT id, slug, title, body, status, closes_at, milestones, created_at FROM petitions WHERE slug = \(slug)")
             .first.map(petition)

@@ -99,7 +99,7 @@ struct SignatureRoutes {
     /// The slug of an open petition, or 404 (unknown) / 410 (closed).
     private func openPetition(slug: String) async throws -> String {
         guard let petition = try await directory.petition(slug: slug) else {
-            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+            throw Problem.noSuchPetition(slug)
         }
         guard petition.isTakingSignatures() else {
             throw Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
@@ -110,7 +110,7 @@ struct SignatureRoutes {
     private func petition(context: some RequestContext) async throws -> Response {
         let slug = context.parameters.get("slug") ?? ""
         guard let petition = try await directory.petition(slug: slug) else {
-            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+            throw Problem.noSuchPetition(slug)
         }
         var object: [String: Any] = [
             "slug": petition.slug, "title": petition.title, "body": petition.body,

@@ -80,7 +80,7 @@ struct CountRoutes {
 
     private func petition(slug: String) async throws -> Petition {
         guard let petition = try await pool.withConnection({ connection in try Petitions.find(slug: slug, on: connection) }) else {
-            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+            throw Problem.noSuchPetition(slug)
         }
         return petition
     }
@@ -91,7 +91,7 @@ struct CountRoutes {
             return try CountView.load(petition, on: connection)
         }
         guard let view else {
-            throw Problem(.notFound, title: "No such petition", detail: "there is no petition \(slug.prefix(64))", field: "slug")
+            throw Problem.noSuchPetition(slug)
         }
         return view
     }

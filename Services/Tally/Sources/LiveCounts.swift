@@ -89,9 +89,7 @@ final class LiveCounts: Service, Sendable {
         watched.withLock { watched in
             for (petition, view) in zip(petitions, views) where watched[petition.id]?.latest != view {
                 watched[petition.id]?.latest = view
-                for continuation in Array(watched[petition.id]?.subscribers.values ?? [:].values) {
-                    deliveries.append((continuation, view))
-                }
+                deliveries += (watched[petition.id]?.subscribers.values).map { $0.map { ($0, view) } } ?? []
             }
         }
         for (continuation, view) in deliveries { continuation.yield(.count(view)) }
