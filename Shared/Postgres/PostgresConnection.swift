@@ -18,7 +18,9 @@ public final class PostgresConnection {
             ("keepalives_interval", "5"),
             ("keepalives_count", "3"),
             ("application_name", applicationName),
-            ("options", "-c TimeZone=UTC -c DateStyle=ISO"),
+            // Custom plans for every execution: a generic plan made while the signatures table was
+            // empty (the first seconds of a surge) kept scanning it whole once it held millions.
+            ("options", "-c TimeZone=UTC -c DateStyle=ISO -c plan_cache_mode=force_custom_plan"),
             ("dbname", url),
         ]
         let keywords = defaults.map { strdup($0.0) } + [nil]
