@@ -12,8 +12,7 @@ public struct CanonicalEmail: Hashable, Sendable {
     public static let maximumLength = 254
 
     public init(_ raw: String, rules: EmailProviderRules = .default) throws(ValidationProblem) {
-        let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        let normalised = trimmed.precomposedStringWithCanonicalMapping.lowercased()
+        let normalised = raw.trimmingWhitespace().canonicalComposed().lowercased()
         guard !normalised.isEmpty else {
             throw ValidationProblem(field: "email", reason: "is required")
         }
@@ -31,7 +30,7 @@ public struct CanonicalEmail: Hashable, Sendable {
         if let provider = rules.provider(for: domain) {
             domain = provider.domain
             for separator in provider.tagSeparators {
-                if let range = local.range(of: separator), range.lowerBound != local.startIndex {
+                if let range = local.firstRange(of: separator), range.lowerBound != local.startIndex {
                     local = String(local[..<range.lowerBound])
                 }
             }
@@ -45,13 +44,28 @@ public struct CanonicalEmail: Hashable, Sendable {
         value = local + "@" + domain
     }
 
+    /// Letters and digits of any script, and `-`; ASCII answered without a property lookup.
+    private static func isDomainScalar(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x61...0x7A, 0x30...0x39, 0x2D: true
+        case 0..<0x80: false
+        default: scalar.properties.isAlphabetic || scalar.properties.numericType != nil || [.nonspacingMark, .spacingMark, .enclosingMark].contains(scalar.properties.generalCategory)
+        }
+    }
+
     private static func check(local: String, domain: String) throws(ValidationProblem) {
         guard !local.isEmpty, local.utf8.count <= 64 else {
             throw ValidationProblem(field: "email", reason: "must have a mailbox name of 1 to 64 characters before the @")
         }
-        guard !local.contains(where: { $0.isWhitespace || $0 == "@" || $0.isNewline || $0 == "\"" }),
-            !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
-        else {
+        // Scalar by scalar (grapheme and Foundation lookups were most of dedup's time).
+        var previousWasDot = false
+        for scalar in local.unicodeScalars {
+            guard !scalar.isWhitespaceScalar, scalar != "@", scalar != "\"", !(scalar == "." && previousWasDot) else {
+                throw ValidationProblem(field: "email", reason: "has characters that are not allowed in the mailbox name")
+            }
+            previousWasDot = scalar == "."
+        }
+        guard local.utf8.first != UInt8(ascii: "."), local.utf8.last != UInt8(ascii: ".") else {
             throw ValidationProblem(field: "email", reason: "has characters that are not allowed in the mailbox name")
         }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
@@ -59,8 +73,8 @@ public struct CanonicalEmail: Hashable, Sendable {
             throw ValidationProblem(field: "email", reason: "must have a domain with a dot, like example.org")
         }
         for label in labels {
-            guard !label.isEmpty, label.utf8.count <= 63, !label.hasPrefix("-"), !label.hasSuffix("-"),
-                label.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+            guard !label.isEmpty, label.utf8.count <= 63, label.utf8.first != UInt8(ascii: "-"), label.utf8.last != UInt8(ascii: "-"),
+                label.unicodeScalars.allSatisfy(Self.isDomainScalar)
             else {
                 throw ValidationProblem(field: "email", reason: "has a domain that is not valid")
             }

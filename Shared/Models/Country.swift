@@ -6,7 +6,7 @@ public struct Country: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// Accepts any case and surrounding spaces; throws when the code is not an assigned ISO 3166-1 alpha-2 code.
     public init(_ text: String) throws(ValidationProblem) {
-        let code = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let code = text.trimmingWhitespace().uppercased()
         guard Country.assigned.contains(code) else {
             throw ValidationProblem(field: "country", reason: "must be an ISO 3166-1 alpha-2 country code such as FR or KE")
         }

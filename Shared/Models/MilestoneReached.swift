@@ -2,7 +2,7 @@ import Foundation
 
 /// A petition's count crossed one of its thresholds. Tally publishes it exactly once per petition and
 /// threshold to `petitions.milestones`; delivery acts on it.
-public struct MilestoneReached: WireMessage, Equatable {
+public struct MilestoneReached: WireMessage, Codable, Equatable {
     public static let schema = "undersigned.milestone-reached"
     public static let version = 1
 

@@ -3,7 +3,7 @@ import Foundation
 /// One person's signature of one petition, as it travels in an `Envelope`.
 ///
 /// Carries personal data (`name`, `email`, `postalCode`): never log a `Signature` or put it in a metric.
-public struct Signature: Codable, Sendable, Hashable {
+public struct Signature: Sendable, Hashable {
     /// Made by intake (a random UUID), or derived from a partner's name and own id (`partnerSubmissionID`).
     public var submissionID: UUID
     /// The petition's slug, e.g. `digital-peace-now`.
@@ -35,28 +35,6 @@ public struct Signature: Codable, Sendable, Hashable {
         self.signedAt = signedAt
     }
 
-    enum CodingKeys: String, CodingKey {
-        case submissionID = "submission_id"
-        case petition, name, email, country
-        case postalCode = "postal_code"
-        case contactOptIn = "contact_opt_in"
-        case source
-        case signedAt = "signed_at"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        submissionID = try c.decode(UUID.self, forKey: .submissionID)
-        petition = try c.decode(String.self, forKey: .petition)
-        name = try c.decode(String.self, forKey: .name)
-        email = try c.decode(String.self, forKey: .email)
-        country = try c.decode(String.self, forKey: .country)
-        postalCode = try c.decodeIfPresent(String.self, forKey: .postalCode)
-        contactOptIn = try c.decodeIfPresent(Bool.self, forKey: .contactOptIn) ?? false
-        source = try c.decode(String.self, forKey: .source)
-        signedAt = try c.decode(Date.self, forKey: .signedAt)
-    }
-
     /// A submission id for a partner's own record id: the same partner and id always give the same UUID
     /// (a name-based UUID, version 5 layout over SHA-256), so a batch pushed twice is recognised as a redelivery.
     public static func partnerSubmissionID(partner: String, reference: String) -> UUID {
@@ -75,7 +53,7 @@ extension Signature {
         copy.petition = try PetitionSlug.validate(petition, field: "petition")
         copy.name = try Self.validateName(name)
         _ = try CanonicalEmail(email)
-        copy.email = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        copy.email = email.trimmingWhitespace()
         copy.country = try Country(country).code
         copy.postalCode = try Self.validatePostalCode(postalCode)
         copy.source = try Self.validateSource(source)
@@ -83,23 +61,24 @@ extension Signature {
     }
 
     public static func validateName(_ name: String) throws(ValidationProblem) -> String {
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw ValidationProblem(field: "name", reason: "is required") }
-        guard trimmed.count <= maximumNameLength else {
+        // Counting characters walks grapheme clusters; a name of few bytes cannot be too long.
+        guard trimmed.utf8.count <= maximumNameLength || trimmed.count <= maximumNameLength else {
             throw ValidationProblem(field: "name", reason: "is longer than \(maximumNameLength) characters")
         }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
             throw ValidationProblem(field: "name", reason: "contains control characters")
         }
-        return trimmed.precomposedStringWithCanonicalMapping
+        return trimmed.canonicalComposed()
     }
 
     public static func validatePostalCode(_ code: String?) throws(ValidationProblem) -> String? {
         guard let code else { return nil }
-        let trimmed = code.trimmingCharacters(in: .whitespaces)
+        let trimmed = code.trimmingWhitespace()
         if trimmed.isEmpty { return nil }
-        guard trimmed.count <= maximumPostalCodeLength,
-            trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " " || $0 == "-") })
+        guard trimmed.utf8.count <= maximumPostalCodeLength,
+            trimmed.utf8.allSatisfy({ ASCII.isLetterOrDigit($0) || $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") })
         else {
             throw ValidationProblem(
                 field: "postal_code",
@@ -109,9 +88,9 @@ extension Signature {
     }
 
     public static func validateSource(_ source: String) throws(ValidationProblem) -> String {
-        let trimmed = source.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !trimmed.isEmpty, trimmed.count <= maximumSourceLength,
-            trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".:_-".contains($0)) })
+        let trimmed = source.trimmingWhitespace().lowercased()
+        guard !trimmed.isEmpty, trimmed.utf8.count <= maximumSourceLength,
+            trimmed.utf8.allSatisfy({ ASCII.isLetterOrDigit($0) || ".:_-".utf8.contains($0) })
         else {
             throw ValidationProblem(
                 field: "source",
@@ -121,11 +100,16 @@ extension Signature {
     }
 }
 
+enum ASCII {
+    static func isDigit(_ byte: UInt8) -> Bool { (48...57).contains(byte) }
+    static func isLetterOrDigit(_ byte: UInt8) -> Bool { isDigit(byte) || (65...90).contains(byte) || (97...122).contains(byte) }
+}
+
 /// A petition's slug: lower-case letters, digits and dashes, 1 to 64 characters, starting with a letter or digit.
 public enum PetitionSlug {
     public static func validate(_ slug: String, field: String = "slug") throws(ValidationProblem) -> String {
         guard !slug.isEmpty, slug.utf8.count <= 64, slug.first != "-",
-            slug.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") })
+            slug.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: "-") })
         else {
             throw ValidationProblem(field: field, reason: "must be 1 to 64 lower-case letters, digits or dashes")
         }

@@ -31,7 +31,7 @@ extension Double: PostgresBindable {
 }
 
 extension UUID: PostgresBindable {
-    public var postgresText: String? { uuidString }
+    public var postgresText: String? { ByteA.hex(withUnsafeBytes(of: uuid) { Array($0) }, dashesForUUID: true) }
 }
 
 extension Date: PostgresBindable {
@@ -52,11 +52,12 @@ public struct ByteA: PostgresBindable, Hashable {
 
     public var postgresText: String? { "\\x" + Self.hex(bytes) }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    static func hex(_ bytes: [UInt8], dashesForUUID: Bool = false) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
+        out.reserveCapacity(bytes.count * 2 + 4)
+        for (index, byte) in bytes.enumerated() {
+            if dashesForUUID && (index == 4 || index == 6 || index == 8 || index == 10) { out.append(UInt8(ascii: "-")) }
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])
         }
@@ -90,23 +91,28 @@ public struct ByteA: PostgresBindable, Hashable {
 
 /// Arrays bind as PostgreSQL array literals (`{"a","b",NULL}`), for `unnest($1::text[])` batch statements.
 extension Array: PostgresBindable where Element: PostgresBindable {
+    /// Built byte by byte (quotes and backslashes are ASCII, so escaping UTF-8 bytes is exact): this runs
+    /// for every row of every batch insert.
     public var postgresText: String? {
-        var out = "{"
-        out.reserveCapacity(count * 16 + 2)
+        var out = [UInt8]()
+        out.reserveCapacity(count * 24 + 2)
+        out.append(UInt8(ascii: "{"))
         for (index, element) in enumerated() {
-            if index > 0 { out.append(",") }
-            guard let text = element.postgresText else {
-                out.append("NULL")
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            guard var text = element.postgresText else {
+                out.append(contentsOf: "NULL".utf8)
                 continue
             }
-            out.append("\"")
-            for character in text.unicodeScalars {
-                if character == "\"" || character == "\\" { out.append("\\") }
-                out.unicodeScalars.append(character)
+            out.append(UInt8(ascii: "\""))
+            text.withUTF8 { bytes in
+                for byte in bytes {
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                    out.append(byte)
+                }
             }
-            out.append("\"")
+            out.append(UInt8(ascii: "\""))
         }
-        out.append("}")
-        return out
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -165,7 +165,7 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     static func signature(_ signer: SignerFactory.Signer, petition: String) -> Signature {
-        Signature(submissionID: UUID(), petition: petition, name: signer.name, email: signer.email, country: signer.country,
+        Signature(submissionID: .random(), petition: petition, name: signer.name, email: signer.email, country: signer.country,
                   contactOptIn: signer.index % 3 == 0, source: "event:loadgen", signedAt: Date())
     }
 }

@@ -67,18 +67,18 @@ enum SignatureStore {
                                      \(rows.map { ByteA($0.signerKey.bytes) })::bytea[], \(rows.map(\.signature.name))::text[],
                                      \(rows.map(\.signature.country))::text[], \(rows.map(\.signature.postalCode))::text[],
                                      \(rows.map(\.signature.contactOptIn))::boolean[], \(rows.map(\.signature.source))::text[],
-                                     \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt))::timestamptz[])
+                                     \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[])
                     AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at)
             )
             INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, postal_code, contact_opt_in,
                                     source, partner, signed_at)
             SELECT p.id, i.signer_key, i.submission_id, i.name, i.country, i.postal_code, i.contact_opt_in, i.source,
-                   i.partner, i.signed_at
+                   i.partner, to_timestamp(i.signed_at)
             FROM input i JOIN petitions p ON p.slug = i.petition
             -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index
             ORDER BY p.id, i.signer_key
             ON CONFLICT (petition_id, signer_key) DO NOTHING
-            RETURNING id, submission_id, accepted_at
+            RETURNING id, submission_id, extract(epoch FROM accepted_at)::float8
             """)
         var outcome = BatchOutcome(accepted: [], newCount: 0, redeliveredCount: 0, duplicateCount: 0, unknownPetition: [], rejectedCount: 0)
         guard !rows.isEmpty else { return outcome }
@@ -86,9 +86,9 @@ enum SignatureStore {
         for row in rows { bySubmission[row.signature.submissionID] = row }
         var done = Set<UUID>()
         for row in inserted {
-            let submission = try row.decode(UUID.self, 1)
-            guard let input = bySubmission[submission], done.insert(submission).inserted else { continue }
-            outcome.accepted.append(event(id: try row.decode(Int64.self, 0), input.signature, acceptedAt: try row.decode(Date.self, 2)))
+            let submission = UUID.parse(try row.decode(String.self, 1))
+            guard let submission, let input = bySubmission[submission], done.insert(submission).inserted else { continue }
+            outcome.accepted.append(event(id: try row.decode(Int64.self, 0), input.signature, acceptedAt: Date(timeIntervalSince1970: try row.decode(Double.self, 2))))
             outcome.newCount += 1
         }
         let rest = rows.filter { !done.contains($0.signature.submissionID) }
@@ -97,7 +97,7 @@ enum SignatureStore {
         // Not inserted: the signer is already there (a redelivery if the submission id matches, else a
         // duplicate), or the petition does not exist.
         let existing = try connection.query("""
-            SELECT k.ord, s.id, s.submission_id, s.accepted_at
+            SELECT k.ord, s.id, s.submission_id, extract(epoch FROM s.accepted_at)::float8
             FROM unnest(\(rest.map(\.signature.petition))::text[], \(rest.map { ByteA($0.signerKey.bytes) })::bytea[])
                  WITH ORDINALITY AS k(petition, signer_key, ord)
             JOIN petitions p ON p.slug = k.petition
@@ -108,8 +108,8 @@ enum SignatureStore {
             let index = try row.decode(Int.self, 0) - 1
             found.insert(index)
             let input = rest[index]
-            if try row.decode(UUID.self, 2) == input.signature.submissionID {
-                outcome.accepted.append(event(id: try row.decode(Int64.self, 1), input.signature, acceptedAt: try row.decode(Date.self, 3)))
+            if UUID.parse(try row.decode(String.self, 2)) == input.signature.submissionID {
+                outcome.accepted.append(event(id: try row.decode(Int64.self, 1), input.signature, acceptedAt: Date(timeIntervalSince1970: try row.decode(Double.self, 3))))
                 outcome.redeliveredCount += 1
             } else {
                 outcome.duplicateCount += 1

@@ -12,13 +12,15 @@ struct SignatureRequest {
 
     /// From a JSON object body. Names the field whose type is wrong.
     init(json body: [UInt8]) throws(ValidationProblem) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+        guard case .object(let object)? = JSONReader.parse(body) else {
             throw ValidationProblem(field: "body", reason: "must be a JSON object")
         }
         func string(_ key: String) throws(ValidationProblem) -> String? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            guard let string = value as? String else { throw ValidationProblem(field: key, reason: "must be a string") }
-            return string
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let text)?: return text
+            default: throw ValidationProblem(field: key, reason: "must be a string")
+            }
         }
         name = try string("name")
         email = try string("email")
@@ -26,8 +28,8 @@ struct SignatureRequest {
         postalCode = try string("postal_code")
         source = try string("source")
         switch object["contact_opt_in"] {
-        case nil, is NSNull: contactOptIn = false
-        case let flag as Bool: contactOptIn = flag
+        case nil, .null?: contactOptIn = false
+        case .bool(let flag)?: contactOptIn = flag
         default: throw ValidationProblem(field: "contact_opt_in", reason: "must be true or false")
         }
     }
@@ -53,7 +55,7 @@ struct SignatureRequest {
             throw ValidationProblem(field: "source", reason: "partner sources are set by the partner channel, not by a signer")
         }
         return try Signature(
-            submissionID: UUID(), petition: petition, name: name, email: email, country: country,
+            submissionID: .random(), petition: petition, name: name, email: email, country: country,
             postalCode: postalCode, contactOptIn: contactOptIn, source: source, signedAt: now
         ).validated()
     }

@@ -1,0 +1,117 @@
+import Foundation
+import Models
+import Testing
+
+/// The hand-written hot-path helpers must agree with Foundation, which they replace for speed.
+@Suite("Text and timestamps")
+struct TextAndTimeTests {
+    static let samples = [
+        "", " ", "ada", "  Ada Lovelace \n", "\t\u{00A0}Олена\u{3000}", "\u{2028}x\u{2029}", "a b", "\r\n", "محمد ",
+        "e\u{301}", " Nguye\u{302}\u{303}n ",
+    ]
+
+    @Test func trimsLikeFoundation() {
+        for sample in Self.samples {
+            #expect(sample.trimmingWhitespace() == sample.trimmingCharacters(in: .whitespacesAndNewlines), "\(sample.debugDescription)")
+        }
+    }
+
+    @Test func composesLikeFoundation() {
+        for sample in Self.samples + ["Zoe\u{308}", "Ｆｕｌｌ", "ﬁ"] {
+            #expect(sample.canonicalComposed() == sample.precomposedStringWithCanonicalMapping)
+        }
+    }
+
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        let ids = (0..<1000).map { _ in UUID.random() }
+        #expect(Set(ids).count == 1000)
+        for id in ids.prefix(50) {
+            let text = id.uuidString
+            #expect(Array(text)[14] == "4")
+            #expect("89AB".contains(Array(text)[19]))
+        }
+    }
+
+    @Test func formatsAndParsesLikeFoundation() throws {
+        var random = SystemRandomNumberGenerator()
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        // From 1900 to 2200, with milliseconds, and the edges of leap years.
+        var dates = (0..<2000).map { _ in Date(timeIntervalSince1970: Double(Int64.random(in: -2_208_988_800_000...7_258_118_400_000, using: &random)) / 1000) }
+        dates += [0, 951_782_400, 951_868_799.999, 4_107_542_400, -0.001].map { Date(timeIntervalSince1970: $0) }
+        for date in dates {
+            let text = Timestamp.format(date)
+            // Foundation truncates 0.80999… to .809 where we round the binary value to the millisecond
+            // it was made from; the two never differ by more than that millisecond.
+            let theirs = try style.parse(style.format(date)).timeIntervalSince1970
+            #expect(abs((try style.parse(text)).timeIntervalSince1970 - theirs) < 0.0011, "\(text) vs \(style.format(date))")
+            #expect(text.count == 24 && text.hasSuffix("Z"))
+            let parsed = try #require(Timestamp.parse(text))
+            #expect(abs(parsed.timeIntervalSince1970 - (try style.parse(text)).timeIntervalSince1970) < 0.000_001)
+        }
+    }
+
+    @Test func parsesOffsetsAndRefusesNonsense() {
+        #expect(Timestamp.parse("2026-11-29T15:03:07+01:00")?.timeIntervalSince1970 == Timestamp.parse("2026-11-29T14:03:07Z")?.timeIntervalSince1970)
+        #expect(Timestamp.parse("2026-11-29T14:03:07.5-02:30")?.timeIntervalSince1970 == Timestamp.parse("2026-11-29T16:33:07.5Z")?.timeIntervalSince1970)
+        for bad in ["", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-29", "2026-11-29T14:03:07", "2026-11-29T14:03:07.Z",
+                    "2026-11-29T24:00:00Z", "yesterday", "2026-11-29T14:03:07Zjunk"] {
+            #expect(Timestamp.parse(bad) == nil, "\(bad)")
+        }
+    }
+}
+
+/// The hand-written JSON reader against Foundation's, on valid and invalid documents.
+@Suite("JSON reader")
+struct JSONReaderTests {
+    static let valid = [
+        #"{}"#, #"[]"#, #" {"a": [1, -2.5e3, 0, true, false, null, "x"]} "#, #""é\u00e9\ud83d\ude00\n\"\\\/""#, #"0"#, #"-0.0"#,
+        #"{"name":"Олена Kovalenko","email":" A@GMAIL.com ","country":"ua","contact_opt_in":true}"#, #"[[[[[]]]]]"#, "1E+2",
+    ]
+    static let invalid = [
+        "", " ", "{", "}", #"{"a"}"#, #"{"a":}"#, #"{"a":1,}"#, "[1,]", "01", "1.", ".5", "-", "+1", "1e", #""\x""#, #""\ud800""#,
+        #""\udc00x""#, "tru", "nul", #"{"a":1}x"#, #"{'a':1}"#, "\"tab\there\"", "[1 2]", #"{"a" 1}"#, "NaN", "[\"\u{7}\"]",
+    ]
+
+    @Test func readsWhatFoundationReads() throws {
+        for text in Self.valid {
+            let value = try #require(JSONReader.parse(Array(text.utf8)), "\(text)")
+            let foundation = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            #expect(Self.same(value, foundation), "\(text)")
+        }
+    }
+
+    @Test func refusesWhatTheRFCRefuses() {
+        for text in Self.invalid {
+            #expect(JSONReader.parse(Array(text.utf8)) == nil, "\(text.debugDescription)")
+        }
+        #expect(JSONReader.parse([0x22, 0xC3, 0x28, 0x22]) == nil)  // invalid UTF-8 in a string
+        #expect(JSONReader.parse(Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)) == nil)
+    }
+
+    @Test func neverCrashesOnRandomBytes() {
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array(#"{}[]":,-+.eE0123456789tfnrul\ "#.utf8) + [0xC3, 0xA9, 0x00, 0xFF]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            let ours = JSONReader.parse(bytes)
+            let theirs = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            // Foundation is more lenient in places (it reads some numbers we refuse); never the other way round.
+            if ours != nil { #expect(theirs != nil, "\(bytes)") }
+        }
+    }
+
+    static func same(_ value: JSONValue, _ object: Any) -> Bool {
+        switch value {
+        case .null: return object is NSNull
+        case .bool(let flag): return object as? Bool == flag
+        case .number(let number): return (object as? NSNumber)?.doubleValue == number
+        case .string(let text): return object as? String == text
+        case .array(let elements):
+            guard let array = object as? [Any], array.count == elements.count else { return false }
+            return zip(elements, array).allSatisfy { same($0, $1) }
+        case .object(let members):
+            guard let dictionary = object as? [String: Any], dictionary.count == members.count else { return false }
+            return members.allSatisfy { key, member in dictionary[key].map { same(member, $0) } ?? false }
+        }
+    }
+}
