@@ -27,6 +27,9 @@ public final class AMQPConsumer: Sendable {
         public var prefetch: Int
         /// Most deliveries in one batch. Default 200.
         public var batchSize: Int
+        /// A batch also closes once its bodies add up to this many bytes (at least one delivery), so that
+        /// a batch of large envelopes stays a bounded amount of work and memory. Default 512 KiB.
+        public var batchBytes: Int
         /// How long the first delivery of a batch waits for more. Default 5 ms.
         public var batchWait: Duration
         /// How long `stop()` waits for the batch in hand to be settled. Default 30 s.
@@ -34,13 +37,15 @@ public final class AMQPConsumer: Sendable {
 
         public init(
             connection: AMQPConfiguration, topology: Topology, queue: String, prefetch: Int = 400,
-            batchSize: Int = 200, batchWait: Duration = .milliseconds(5), drainTimeout: Duration = .seconds(30)
+            batchSize: Int = 200, batchBytes: Int = 1 << 19, batchWait: Duration = .milliseconds(5),
+            drainTimeout: Duration = .seconds(30)
         ) {
             self.connection = connection
             self.topology = topology
             self.queue = queue
             self.prefetch = prefetch
             self.batchSize = batchSize
+            self.batchBytes = batchBytes
             self.batchWait = batchWait
             self.drainTimeout = drainTimeout
         }
@@ -215,11 +220,20 @@ public final class AMQPConsumer: Sendable {
         }
     }
 
+    /// How many buffered deliveries make the next batch, or nil while it should wait for more.
+    private func readyBatchCount() -> Int? {
+        var count = 0, bytes = 0
+        for delivery in io.buffer {
+            guard count < configuration.batchSize, count == 0 || bytes < configuration.batchBytes else { return count }
+            count += 1
+            bytes += delivery.body.count
+        }
+        let full = count >= configuration.batchSize || bytes >= configuration.batchBytes
+        return full || ContinuousClock.now - io.firstBufferedAt >= configuration.batchWait ? count : nil
+    }
+
     private func cycle(_ connection: AMQPConnection, stopping: Bool, drainDeadline: ContinuousClock.Instant?) throws {
-        if io.outstanding == nil, !stopping, !io.buffer.isEmpty,
-            io.buffer.count >= configuration.batchSize || ContinuousClock.now - io.firstBufferedAt >= configuration.batchWait
-        {
-            let count = min(configuration.batchSize, io.buffer.count)
+        if io.outstanding == nil, !stopping, !io.buffer.isEmpty, let count = readyBatchCount() {
             let deliveries = Array(io.buffer.prefix(count))
             io.buffer.removeFirst(count)
             io.firstBufferedAt = .now

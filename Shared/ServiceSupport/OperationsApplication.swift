@@ -8,11 +8,11 @@ import ServiceLifecycle
 /// database reachable, not draining) and `/metrics`, with the worker's services run by the application.
 public enum OperationsApplication {
     public static func build(
-        name: String, host: String = "0.0.0.0", port: Int, pool: PostgresPool, publisher: AMQPPublisher, consumer: AMQPConsumer,
+        name: String, host: String = "0.0.0.0", port: Int, pool: PostgresPool, publisher: AMQPPublisher, consumers: [AMQPConsumer],
         services: [any Service], onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumer: consumer))
+        router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumers: consumers))
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "undersigned-\(name)"),
@@ -23,12 +23,12 @@ public enum OperationsApplication {
 }
 
 extension Readiness {
-    /// A consuming worker is ready when both broker connections are up, it is not stopping, and the
+    /// A consuming worker is ready when its broker connections are up, it is not stopping, and the
     /// database answers.
-    public static func worker(pool: PostgresPool, publisher: AMQPPublisher, consumer: AMQPConsumer) -> Readiness {
+    public static func worker(pool: PostgresPool, publisher: AMQPPublisher, consumers: [AMQPConsumer]) -> Readiness {
         let readiness = Readiness()
         readiness.add("broker_publisher") { publisher.status.connected }
-        readiness.add("broker_consumer") { consumer.isConnected && !consumer.isStopping }
+        readiness.add("broker_consumer") { consumers.allSatisfy { $0.isConnected && !$0.isStopping } }
         readiness.add("database") { await pool.isReachable() }
         return readiness
     }

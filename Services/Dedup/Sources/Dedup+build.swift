@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Models
 import Postgres
+import ServiceLifecycle
 import ServiceSupport
 
 public enum DedupService {
@@ -19,18 +20,25 @@ public enum DedupService {
         let pool = PostgresPool(configuration: common.postgres, logger: logger)
         let publisher = AMQPPublisher(
             configuration: .init(connection: common.amqp(role: "publisher"), topology: .undersigned(names)), logger: logger)
-        let consumer = AMQPConsumer(
-            configuration: .init(
-                connection: common.amqp(role: "consumer"), topology: .undersigned(names), queue: names.dedupQueue,
-                prefetch: configuration.prefetch, batchSize: configuration.batchSize),
-            logger: logger)
-        let worker = BatchWorker(
-            consumer: consumer, publisher: publisher,
-            handler: EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, logger: logger),
-            service: "dedup", queue: names.dedupQueue, deadExchange: names.deadExchange, logger: logger)
+        // Several consumers per instance: while one batch waits on PostgreSQL or a confirm, the next is
+        // decoded and keyed. Batches are independent (inserts conflict-safe, one lock order), so order
+        // between them does not matter.
+        let consumers = (1...configuration.consumers).map { index in
+            AMQPConsumer(
+                configuration: .init(
+                    connection: common.amqp(role: "consumer-\(index)"), topology: .undersigned(names), queue: names.dedupQueue,
+                    prefetch: configuration.prefetch, batchSize: configuration.batchSize),
+                logger: logger)
+        }
+        let handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, logger: logger)
+        let workers: [any Service] = consumers.map { consumer in
+            BatchWorker(
+                consumer: consumer, publisher: publisher, handler: handler,
+                service: "dedup", queue: names.dedupQueue, deadExchange: names.deadExchange, logger: logger)
+        }
         return OperationsApplication.build(
-            name: "dedup", port: configuration.opsPort, pool: pool, publisher: publisher, consumer: consumer,
-            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker],
+            name: "dedup", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: consumers,
+            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher)] + workers,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -9,16 +9,20 @@ public struct DedupConfiguration: Sendable {
     public var signerSecret: [UInt8]
     /// `UNDERSIGNED_DEDUP_OPS_PORT`: health and metrics, default 8082.
     public var opsPort: Int
-    /// `UNDERSIGNED_DEDUP_PREFETCH`, default 400; `UNDERSIGNED_DEDUP_BATCH`, envelopes per transaction, default 50.
+    /// `UNDERSIGNED_DEDUP_PREFETCH`, default 32 per consumer (a partner envelope can hold 1,000 signatures); `UNDERSIGNED_DEDUP_BATCH`, envelopes per transaction, default 50.
     public var prefetch: Int
     public var batchSize: Int
+    /// `UNDERSIGNED_DEDUP_CONSUMERS`, default 2: batches in progress at once in this instance (each its own
+    /// broker connection and prefetch).
+    public var consumers: Int
 
-    public init(common: CommonConfiguration, signerSecret: [UInt8], opsPort: Int = 8082, prefetch: Int = 400, batchSize: Int = 50) {
+    public init(common: CommonConfiguration, signerSecret: [UInt8], opsPort: Int = 8082, prefetch: Int = 32, batchSize: Int = 50, consumers: Int = 2) {
         self.common = common
         self.signerSecret = signerSecret
         self.opsPort = opsPort
         self.prefetch = prefetch
         self.batchSize = batchSize
+        self.consumers = consumers
     }
 
     public init(environment: [String: String]) throws {
@@ -27,8 +31,9 @@ public struct DedupConfiguration: Sendable {
             common: CommonConfiguration(service: "dedup", reader: reader),
             signerSecret: reader.secret("UNDERSIGNED_SIGNER_SECRET"),
             opsPort: reader.port("UNDERSIGNED_DEDUP_OPS_PORT", default: 8082),
-            prefetch: reader.int("UNDERSIGNED_DEDUP_PREFETCH", default: 400, in: 1...2000),
-            batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000))
+            prefetch: reader.int("UNDERSIGNED_DEDUP_PREFETCH", default: 32, in: 1...2000),
+            batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000),
+            consumers: reader.int("UNDERSIGNED_DEDUP_CONSUMERS", default: 2, in: 1...16))
         try reader.finish()
     }
 }

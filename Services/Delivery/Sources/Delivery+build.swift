@@ -24,7 +24,7 @@ public enum DeliveryService {
             consumer: consumer, publisher: publisher, handler: MilestoneHandler(pool: pool, logger: logger),
             service: "delivery", queue: names.deliveryMilestonesQueue, deadExchange: names.deadExchange, logger: logger)
         return OperationsApplication.build(
-            name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumer: consumer,
+            name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [consumer],
             services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker],
             onServerRunning: onServerRunning, logger: logger)
     }
