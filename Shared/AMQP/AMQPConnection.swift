@@ -235,7 +235,12 @@ final class AMQPConnection {
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         let reply = amqp_consume_message(state, &envelope, &zero, 0)
         if reply.reply_type == AMQP_RESPONSE_NORMAL {
-            defer { amqp_destroy_envelope(&envelope) }
+            defer {
+                amqp_destroy_envelope(&envelope)
+                // Right after a whole message the decoder is idle, so the frame pools can surely be
+                // recycled; under steady inflow the call at the top may find the next frame half read.
+                amqp_maybe_release_buffers(state)
+            }
             return .delivery(Delivery(
                 deliveryTag: envelope.delivery_tag,
                 redelivered: envelope.redelivered != 0,

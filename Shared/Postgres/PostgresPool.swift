@@ -28,7 +28,9 @@ public final class PostgresPool: Sendable {
     fileprivate typealias Job = @Sendable (Worker) -> Void
 
     private let configuration: Configuration
-    private let jobs = Mutex<(queue: [Job], head: Int, closed: Bool)>(([], 0, false))
+    // Taken jobs are cleared at once: a job's closure holds its whole batch (thousands of signatures),
+    // and keeping up to a thousand done jobs until the next compaction kept hundreds of MB alive.
+    private let jobs = Mutex<(queue: [Job?], head: Int, closed: Bool)>(([], 0, false))
     private let available = DispatchSemaphore(value: 0)
     private let logger: Logger
 
@@ -112,8 +114,9 @@ public final class PostgresPool: Sendable {
             let (job, done): (Job?, Bool) = jobs.withLock { state in
                 if state.head < state.queue.count {
                     let job = state.queue[state.head]
+                    state.queue[state.head] = nil
                     state.head += 1
-                    if state.head > 1024 && state.head * 2 > state.queue.count {
+                    if state.head > 64 && state.head * 2 > state.queue.count {
                         state.queue.removeFirst(state.head)
                         state.head = 0
                     }

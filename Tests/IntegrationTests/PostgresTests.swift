@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Synchronization
 import Store
 import Testing
 
@@ -57,6 +58,31 @@ struct PostgresTests {
         // The connection is still usable after errors.
         #expect(try await pool.query("SELECT \(41) + 1").first?.decode(Int.self, 0) == 42)
         await #expect(throws: PostgresError.self) { try await pool.query("SELECT \("a\u{0}b")") }
+    }
+
+    @Test("the pool lets go of a job (and the batch it captured) as soon as the job ran")
+    func poolReleasesFinishedJobs() async throws {
+        final class Batch: Sendable {
+            static let alive = Mutex(0)
+            init() { Self.alive.withLock { $0 += 1 } }
+            deinit { Self.alive.withLock { $0 -= 1 } }
+        }
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let pool = PostgresPool(configuration: .init(url: url, size: 2), logger: TestEnvironment.logger)
+        defer { pool.close() }
+        for _ in 0..<300 {
+            let batch = Batch()
+            _ = try await pool.withConnection { [batch] connection in
+                _ = batch
+                return try connection.query("SELECT 1").count
+            }
+        }
+        // Each job's closure held its batch; with finished jobs kept in the queue until a compaction at
+        // a thousand, dedup kept hundreds of MB of signatures alive.
+        // (The last jobs may still be unwinding on their worker threads: allow them a moment.)
+        for _ in 0..<100 where Batch.alive.withLock({ $0 }) > 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(Batch.alive.withLock { $0 } == 0)
     }
 
     @Test("a broken connection is replaced on the next use")
