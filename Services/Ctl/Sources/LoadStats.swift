@@ -1,4 +1,5 @@
 import Foundation
+import ServiceSupport
 import Synchronization
 
 /// Counters and latencies of a load run, shared by its workers; draws the progress bar.
@@ -7,7 +8,7 @@ final class LoadStats: Sendable {
         var sent = 0
         var acknowledged = 0
         var errors: [String: Int] = [:]
-        var latencies: [Double] = []  // seconds, one per request or envelope
+        var latencies = LatencyHistogram()  // one per request or envelope
         var recorded: [String] = []
     }
 
@@ -22,7 +23,7 @@ final class LoadStats: Sendable {
     func sent(latency: Duration?, count: Int = 1) {
         state.withLock { state in
             state.sent += count
-            if let latency { state.latencies.append(Double(latency.components.attoseconds) / 1e18 + Double(latency.components.seconds)) }
+            if let latency { state.latencies.record(latency) }
         }
     }
 
@@ -62,11 +63,8 @@ final class LoadStats: Sendable {
     func summary(elapsed: Duration) -> Summary {
         let snapshot = state.withLock { $0 }
         let seconds = max(0.001, Self.seconds(elapsed))
-        let sorted = snapshot.latencies.sorted()
         func percentile(_ p: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let rank = max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-            return sorted[min(rank, sorted.count - 1)] * 1000
+            Double(snapshot.latencies.percentile(p)) / 1000
         }
         let errors = snapshot.errors.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let line = String(

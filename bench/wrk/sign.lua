@@ -1,0 +1,61 @@
+-- wrk script for scripts/bench: single-signature POSTs like a phone at a stage call sends them.
+-- Every request is a different signer; about 15% repeat an earlier signer of the same thread with the
+-- address typed differently (upper case, spaces). Names are in several scripts, countries weighted.
+--   wrk -t2 -c64 -d30s -s bench/wrk/sign.lua URL -- RUN_ID
+-- At the end it prints one JSON line starting with "wrk-summary " (requests, non-2xx, latency in ms).
+
+local given = { "Amina", "Wei", "Sofía", "Олена", "Kwame", "Priya", "Yuki", "Mateus", "محمد", "Lars",
+                "Ngozi", "Élodie", "Søren", "דוד", "Καλλιόπη", "Nguyễn", "Aroha", "Dmitri", "Imani", "Tomás" }
+local family = { "Okafor", "Zhang", "García", "Kovalenko", "Mensah", "Sharma", "Tanaka", "Silva", "Haddad",
+                 "Müller", "Ndlovu", "Rossi", "Kim", "O'Brien", "Dubois", "Yilmaz", "Trần", "Ivanov", "Smith" }
+local countries = { "US", "US", "US", "IN", "IN", "BR", "GB", "DE", "FR", "NG", "MX", "JP", "ID", "KE", "ZA",
+                    "CA", "IT", "ES", "PH", "AU", "EG", "AR", "PL", "TR", "KR", "NL", "SE", "GH", "CO", "UA" }
+local domains = { "gmail.com", "gmail.com", "gmail.com", "outlook.com", "yahoo.com", "icloud.com", "example.org",
+                  "proton.me", "hotmail.com" }
+
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+  thread:set("thread_id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local run_id, counter, path
+local headers = { ["Content-Type"] = "application/json" }
+
+function init(args)
+  run_id = args[1] or tostring(os.time())
+  counter = 0
+  path = wrk.path
+  math.randomseed(thread_id * 7919 + #run_id)
+end
+
+local function pick(list, n) return list[(n % #list) + 1] end
+
+function request()
+  counter = counter + 1
+  local n = counter
+  local email
+  if n > 100 and math.random() < 0.15 then
+    n = math.random(1, counter - 1)
+    email = string.upper(string.format(" signer.%s.%d.%d@%s ", run_id, thread_id, n, pick(domains, n)))
+  else
+    email = string.format("signer.%s.%d.%d@%s", run_id, thread_id, n, pick(domains, n))
+  end
+  local body = string.format(
+    '{"name":"%s %s","email":"%s","country":"%s","source":"web","contact_opt_in":%s}',
+    pick(given, n), pick(family, n * 7), email, pick(countries, n * 13), (n % 3 == 0) and "true" or "false")
+  return wrk.format("POST", path, headers, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  io.write(string.format(
+    'wrk-summary {"requests":%d,"seconds":%.3f,"requests_per_second":%.1f,"non_2xx":%d,' ..
+    '"socket_errors":%d,"timeouts":%d,"latency_ms":{"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f}}\n',
+    summary.requests, seconds, summary.requests / seconds, e.status, e.connect + e.read + e.write, e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, latency.max / 1000))
+end
