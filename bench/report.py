@@ -61,8 +61,8 @@ result = {
         },
         "intake_half_rate": {
             "target_per_second": intake_rate / 2,
-            "accepted_per_second": half["acknowledged_per_second"],
-            "errors": sum(half["errors"].values()),
+            "accepted_per_second": rate(half),
+            "errors": half["non_2xx"] + half["socket_errors"] + half["timeouts"],
             "latency_ms": half["latency_ms"],
         },
         "end_to_end": end_to_end(http_e2e),
@@ -88,7 +88,7 @@ workers = {k: v for k, v in memory.items() if not k.startswith("intake")}
 rows = [
     ("nginx reference (202, nothing parsed or stored)", f"{nginx_rate:,.0f} req/s", f"p50 {nginx['latency_ms']['p50']:.1f} ms, p99 {nginx['latency_ms']['p99']:.1f} ms", ""),
     ("HTTP intake, full speed (confirmed 202/s)", f"{intake_rate:,.0f} /s", f"**{intake_rate / nginx_rate:.1%} of nginx**; p50 {intake['latency_ms']['p50']:.1f} ms, p99 {intake['latency_ms']['p99']:.1f} ms, p99.9 {intake['latency_ms']['p999']:.1f} ms; errors {result['http']['intake']['errors']}", "≥ 25% of nginx, ≥ 10,000/s"),
-    ("HTTP intake, half rate (open loop)", f"{half['acknowledged_per_second']:,.0f} /s", f"p50 {half['latency_ms']['p50']:.1f} ms, p99 {half['latency_ms']['p99']:.1f} ms, p99.9 {half['latency_ms']['p999']:.1f} ms; errors {result['http']['intake_half_rate']['errors']}", "p99 ≤ 100 ms"),
+    ("HTTP intake, half rate (fixed schedule)", f"{rate(half):,.0f} /s", f"p50 {half['latency_ms']['p50']:.1f} ms, p99 {half['latency_ms']['p99']:.1f} ms, p99.9 {half['latency_ms']['p999']:.1f} ms; errors {result['http']['intake_half_rate']['errors']}", "p99 ≤ 100 ms"),
     ("HTTP end to end (sent → counted)", f"{result['http']['end_to_end']['counted_per_second']:,.0f} /s", f"{result['http']['end_to_end']['counted']:,} counted, {result['http']['end_to_end']['seconds_to_count_after_last_accepted']:.1f} s after the last 202", ""),
     ("Partner path into the broker (envelopes of 500)", f"{p1['confirmed_per_second']:,.0f} /s", f"{int(partner_signatures):,} signatures, confirmed", "≥ 100,000/s"),
     ("Partner path end to end, 1 dedup + 1 tally", f"{p1['end_to_end']['counted_per_second']:,.0f} /s", f"counted {p1['end_to_end']['seconds_to_count_after_last_accepted']:.1f} s after the last confirm", "≥ 30,000/s; ≤ 60 s after"),
