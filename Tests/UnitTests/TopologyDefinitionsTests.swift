@@ -29,6 +29,18 @@ struct TopologyDefinitionsTests {
         }
     }
 
+    @Test("the Kubernetes ConfigMap embeds the same definitions")
+    func kubernetesCopyMatches() throws {
+        let yaml = try String(contentsOf: Self.file.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("k8s/base/rabbitmq-definitions.yaml"), encoding: .utf8)
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("  definitions.json: |") })
+        let block = lines[(start + 1)...].prefix { $0.hasPrefix("    ") || $0.isEmpty }.map { $0.dropFirst(min(4, $0.count)) }
+        let embedded = try JSONSerialization.jsonObject(with: Data(block.joined(separator: "\n").utf8)) as! NSDictionary
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.file)) as! NSDictionary
+        #expect(embedded == file)
+    }
+
     @Test func aPlantedDifferenceIsFound() throws {
         var definitions = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.file)) as! [String: Any]
         var queues = definitions["queues"] as! [[String: Any]]
