@@ -12,6 +12,7 @@ public enum OperationsApplication {
         services: [any Service], onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
+        router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumers: consumers))
         return Application(
             router: router,

@@ -85,6 +85,13 @@ struct EndToEndTests {
         #expect(delivered)
         #expect(try sandbox.rows("SELECT count(*) FROM milestones") == 1)
         #expect(try sandbox.rows("SELECT count(*) FROM milestones WHERE published_at IS NOT NULL") == 1)
+        // The metrics the dashboard and the alerts read are there, under conventional names.
+        let metrics = try await suite.get(port: suite.intakePort, "/metrics").body
+        #expect(metrics.contains(#"http_requests_total{route="/v1/petitions/{slug}/signatures",method="POST",status="202"} "#))
+        #expect(metrics.contains("# TYPE http_request_duration_seconds histogram"))
+        #expect(metrics.contains("undersigned_intake_signatures_accepted_total "))
+        #expect(metrics.contains("undersigned_dedup_signatures_total{result=\"new\"}"))
+        #expect(metrics.contains("undersigned_tally_events_total"))
         await suite.stop()
     }
 

@@ -30,6 +30,7 @@ public enum IntakeService {
         readiness.add("database") { await pool.isReachable() }
 
         let router = Router()
+        router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: readiness)
         SignatureRoutes(
             directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, logger: logger

@@ -27,6 +27,7 @@ public enum TallyService {
             service: "tally", queue: names.tallyQueue, deadExchange: names.deadExchange, logger: logger)
         let live = LiveCounts(pool: pool, logger: logger)
         let router = Router()
+        router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
         CountRoutes(pool: pool, live: live).add(to: router)
         return Application(
