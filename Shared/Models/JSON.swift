@@ -216,7 +216,9 @@ public enum JSONReader {
                 guard digits() > 0 else { return nil }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-            return Double(text).map(JSONValue.number)
+            // A number too large for a double is refused, as JSONSerialization refuses it, not read as infinity.
+            guard let number = Double(text), number.isFinite else { return nil }
+            return .number(number)
         }
     }
 }

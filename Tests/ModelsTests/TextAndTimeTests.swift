@@ -69,7 +69,7 @@ struct JSONReaderTests {
     ]
     static let invalid = [
         "", " ", "{", "}", #"{"a"}"#, #"{"a":}"#, #"{"a":1,}"#, "[1,]", "01", "1.", ".5", "-", "+1", "1e", #""\x""#, #""\ud800""#,
-        #""\udc00x""#, "tru", "nul", #"{"a":1}x"#, #"{'a':1}"#, "\"tab\there\"", "[1 2]", #"{"a" 1}"#, "NaN", "[\"\u{7}\"]",
+        #""\udc00x""#, "tru", "nul", #"{"a":1}x"#, #"{'a':1}"#, "\"tab\there\"", "[1 2]", #"{"a" 1}"#, "NaN", "[\"\u{7}\"]", "37E16440", "-1e400",
     ]
 
     @Test func readsWhatFoundationReads() throws {
