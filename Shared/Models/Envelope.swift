@@ -66,7 +66,9 @@ public struct Envelope: WireMessage, Equatable {
         var sentAt = Date()
         switch object["sent_at"] {
         case nil, .null?: break
-        case .string(let text)? where Timestamp.parse(text) != nil: sentAt = Timestamp.parse(text)!
+        case .string(let text)?:
+            guard let date = Timestamp.parse(text) else { return .failure(.invalid(path: "sent_at", reason: "must be an RFC 3339 timestamp")) }
+            sentAt = date
         default: return .failure(.invalid(path: "sent_at", reason: "must be an RFC 3339 timestamp"))
         }
         guard case .array(let slots)? = object["signatures"] else {

@@ -47,27 +47,23 @@ public struct SignaturesAccepted: WireMessage, Equatable {
         for (index, item) in items.enumerated() {
             let path = "events[\(index)]"
             guard case .object(let event) = item else { return .failure(.invalid(path: path, reason: "must be an object")) }
-            guard case .number(let id)? = event["signature_id"], let signatureID = Int64(exactly: id) else {
-                return .failure(.invalid(path: path + ".signature_id", reason: "must be an integer"))
+            func field<T>(_ key: String, _ reason: String, _ read: (JSONValue) -> T?) throws(WireDecodingProblem) -> T {
+                guard let value = event[key].flatMap(read) else { throw .invalid(path: path + "." + key, reason: reason) }
+                return value
             }
-            guard case .string(let submission)? = event["submission_id"], let submissionID = UUID.parse(submission) else {
-                return .failure(.invalid(path: path + ".submission_id", reason: "must be a UUID"))
+            func string(_ value: JSONValue) -> String? { if case .string(let text) = value { text } else { nil } }
+            do {
+                events.append(SignatureAccepted(
+                    signatureID: try field("signature_id", "must be an integer") { if case .number(let n) = $0 { Int64(exactly: n) } else { nil } },
+                    submissionID: try field("submission_id", "must be a UUID") { string($0).flatMap(UUID.parse) },
+                    petition: try field("petition", "must be a string", string),
+                    country: try field("country", "must be a string", string),
+                    source: try field("source", "must be a string", string),
+                    signedAt: try field("signed_at", "must be an RFC 3339 timestamp") { string($0).flatMap(Timestamp.parse) },
+                    acceptedAt: try field("accepted_at", "must be an RFC 3339 timestamp") { string($0).flatMap(Timestamp.parse) }))
+            } catch {
+                return .failure(error)
             }
-            var strings: [String] = []
-            for key in ["petition", "country", "source"] {
-                guard case .string(let text)? = event[key] else { return .failure(.invalid(path: path + "." + key, reason: "must be a string")) }
-                strings.append(text)
-            }
-            var dates: [Date] = []
-            for key in ["signed_at", "accepted_at"] {
-                guard case .string(let text)? = event[key], let date = Timestamp.parse(text) else {
-                    return .failure(.invalid(path: path + "." + key, reason: "must be an RFC 3339 timestamp"))
-                }
-                dates.append(date)
-            }
-            events.append(SignatureAccepted(
-                signatureID: signatureID, submissionID: submissionID, petition: strings[0], country: strings[1], source: strings[2],
-                signedAt: dates[0], acceptedAt: dates[1]))
         }
         return .success(SignaturesAccepted(events: events))
     }

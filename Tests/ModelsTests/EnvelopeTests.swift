@@ -115,3 +115,34 @@ struct SignatureValidationTests {
         #expect(try Country(" ke ").code == "KE")
     }
 }
+
+@Suite("SignaturesAccepted contract")
+struct SignaturesAcceptedTests {
+    static let event = SignatureAccepted(
+        signatureID: 42, submissionID: UUID(), petition: "digital-peace-now", country: "GB", source: "web",
+        signedAt: Date(timeIntervalSince1970: 1_790_000_000.123), acceptedAt: Date(timeIntervalSince1970: 1_790_000_001.5))
+
+    @Test func roundTrips() throws {
+        let decoded = try WireCodec.decode(SignaturesAccepted.self, from: WireCodec.encode(SignaturesAccepted(events: [Self.event, Self.event]))).get()
+        #expect(decoded.events.count == 2)
+        #expect(decoded.events[0].signatureID == 42 && decoded.events[0].submissionID == Self.event.submissionID)
+        #expect(abs(decoded.events[0].acceptedAt.timeIntervalSince1970 - 1_790_000_001.5) < 0.001)
+    }
+
+    @Test("a bad event names its path", arguments: [
+        ("signature_id", "\"x\"", "events[0].signature_id"), ("submission_id", "\"nope\"", "events[0].submission_id"),
+        ("country", "7", "events[0].country"), ("accepted_at", "\"yesterday\"", "events[0].accepted_at"),
+    ])
+    func namesThePath(key: String, value: String, path: String) throws {
+        var object = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(SignaturesAccepted(events: [Self.event])))) as! [String: Any]
+        var events = object["events"] as! [[String: Any]]
+        events[0][key] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])
+        object["events"] = events
+        let body = Array(try JSONSerialization.data(withJSONObject: object))
+        guard case .failure(.invalid(let found, _)) = WireCodec.decode(SignaturesAccepted.self, from: body) else {
+            Issue.record("a bad \(key) was accepted")
+            return
+        }
+        #expect(found == path)
+    }
+}
