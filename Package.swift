@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "AMQP",
-            dependencies: ["CRabbitMQ", "CAMQPShim", logging, .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: ["CRabbitMQ", "CAMQPShim", logging, metrics, .product(name: "DequeModule", package: "swift-collections")],
             path: "Shared/AMQP",
             swiftSettings: swiftSettings
         ),
@@ -135,6 +135,7 @@ let package = Package(
                     "AMQP", "Postgres", "Store", "Models", "ServiceSupport",
                     "Intake", "Dedup", "Tally", "Delivery", lifecycle, logging,
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
                 ] + nio,
                 path: "Tests/IntegrationTests",
                 swiftSettings: swiftSettings

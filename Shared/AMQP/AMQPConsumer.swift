@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// Deliveries handed to a handler together. Settle it with `AMQPConsumer.settle(_:)` once its effects are
@@ -66,6 +67,7 @@ public final class AMQPConsumer: Sendable {
     private let shared = Mutex(Shared())
     private let wakeup = Wakeup()
     private let io = IOState()
+    private let reconnects: Counter
 
     private struct Shared {
         var settlements: [(DeliveryBatch, Settlement)] = []
@@ -91,6 +93,7 @@ public final class AMQPConsumer: Sendable {
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.reconnects = Counter(label: "undersigned_consumer_reconnects_total", dimensions: [("queue", configuration.queue)])
         (batches, continuation) = AsyncStream.makeStream(of: DeliveryBatch.self, bufferingPolicy: .unbounded)
     }
 
@@ -193,6 +196,7 @@ public final class AMQPConsumer: Sendable {
             io.consumerTag = try connection.consume(queue: configuration.queue)
             io.connection = connection
             io.generation += 1
+            if io.generation > 1 { reconnects.increment() }
             io.buffer.removeAll()
             io.outstanding = nil
             io.lastHeard = .now

@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// Publishes persistent messages with a window of publisher confirms on one connection owned by one thread.
@@ -53,6 +54,7 @@ public final class AMQPPublisher: Sendable {
     private let shared: Mutex<Shared>
     private let wakeup = Wakeup()
     private let io: IOState
+    private let metrics = PublisherMetrics()
 
     private struct Shared {
         var inbox: [Item] = []
@@ -186,6 +188,8 @@ public final class AMQPPublisher: Sendable {
                 if ContinuousClock.now >= drainDeadline! { break }
             }
             expireBacklog()
+            metrics.inFlight.record(io.inFlight.count)
+            metrics.backlog.record(io.backlog.count)
             guard let connection = io.connection ?? connect() else {
                 wakeup.wait(socket: -1, timeout: io.backoff.next())
                 continue
@@ -223,11 +227,13 @@ public final class AMQPPublisher: Sendable {
             io.blocked = false
             io.lastHeard = .now
             io.backoff.reset()
-            shared.withLock {
+            let reconnect = shared.withLock {
                 $0.connected = true
                 $0.blocked = false
                 $0.connections += 1
+                return $0.connections > 1
             }
+            if reconnect { metrics.reconnects.increment() }
             logger.info("publisher connected", metadata: ["broker": "\(configuration.connection.redacted)"])
             return connection
         } catch {
@@ -254,6 +260,7 @@ public final class AMQPPublisher: Sendable {
             io.inFlight.published(item)
             published += 1
         }
+        if published > 0 { metrics.published.increment(by: published) }
         let heartbeat = Duration.seconds(max(1, configuration.connection.heartbeat))
         if !connection.hasBufferedInput {
             let canPublishMore = !io.blocked && !io.backlog.isEmpty && io.inFlight.count < configuration.window
@@ -274,10 +281,13 @@ public final class AMQPPublisher: Sendable {
         case .ack(let tag, let multiple):
             for (item, outcome) in io.inFlight.acked(tag, multiple: multiple) { finish(item, outcome) }
         case .nack(let tag, let multiple):
-            for item in io.inFlight.nacked(tag, multiple: multiple) {
+            let nacked = io.inFlight.nacked(tag, multiple: multiple)
+            metrics.nacks.increment(by: nacked.count)
+            for item in nacked {
                 finish(item, .failure(AMQPError(code: .nacked, message: "the broker could not take the message")))
             }
         case .returned(let code, let exchange, let routingKey):
+            metrics.returns.increment()
             io.inFlight.returned(replyCode: code, exchange: exchange, routingKey: routingKey)
         case .blocked:
             io.blocked = true
@@ -308,6 +318,19 @@ public final class AMQPPublisher: Sendable {
         }
         io.connection = nil
         shared.withLock { $0.connected = false }
+    }
+
+    /// What the publisher exports. One set per process: a service has one publisher (tests that run
+    /// several in one process see their sums).
+    private struct PublisherMetrics {
+        let published = Counter(label: "undersigned_publisher_messages_published_total")
+        let nacks = Counter(label: "undersigned_publisher_nacks_total")
+        let returns = Counter(label: "undersigned_publisher_returns_total")
+        let reconnects = Counter(label: "undersigned_publisher_reconnects_total")
+        /// Published and not yet confirmed (at most the window).
+        let inFlight = Gauge(label: "undersigned_publisher_confirms_in_flight")
+        /// Accepted from callers and not yet published (waiting for the window, a reconnect or an unblock).
+        let backlog = Gauge(label: "undersigned_publisher_backlog_messages")
     }
 
     private func expireBacklog() {

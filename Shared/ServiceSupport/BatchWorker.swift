@@ -28,6 +28,7 @@ public struct BatchWorker: Service {
     private let deadLettered: Counter
     private let retries: Counter
     private let batchSeconds: Timer
+    private let batchMessages: Recorder
 
     public init(
         consumer: AMQPConsumer, publisher: AMQPPublisher, handler: any BatchHandler, service: String, queue: String,
@@ -45,6 +46,7 @@ public struct BatchWorker: Service {
         deadLettered = Counter(label: "undersigned_messages_dead_lettered_total", dimensions: dimensions)
         retries = Counter(label: "undersigned_batch_retries_total", dimensions: dimensions)
         batchSeconds = Timer(label: "undersigned_batch_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        batchMessages = Recorder(label: "undersigned_batch_messages", dimensions: dimensions, aggregate: true)
     }
 
     public func run() async throws {
@@ -61,6 +63,7 @@ public struct BatchWorker: Service {
 
     func process(_ batch: DeliveryBatch) async {
         let started = ContinuousClock.now
+        batchMessages.record(batch.deliveries.count)
         var backoff = Duration.milliseconds(50)
         while true {
             do {

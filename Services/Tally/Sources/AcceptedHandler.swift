@@ -15,6 +15,9 @@ struct AcceptedHandler: BatchHandler {
     let shard: Int
     let logger: Logger
     private let counted = Counter(label: "undersigned_tally_events_total")
+    /// From intake's receipt of a signature (its `signed_at`) to its count committing. Partner signatures
+    /// carry the partner's signing time, often hours old, so they are left out.
+    private let endToEnd = Timer(label: "undersigned_end_to_end_lag_seconds", preferredDisplayUnit: .seconds)
 
     init(pool: PostgresPool, publisher: AMQPPublisher, names: TopologyNames, shard: Int, logger: Logger) {
         self.pool = pool
@@ -39,6 +42,10 @@ struct AcceptedHandler: BatchHandler {
                 try CountStore.recordMilestones(petitionIDs: touched, on: connection)
             }
             counted.increment(by: events.count)
+            let now = Date()
+            for event in events where !event.source.hasPrefix("partner") {
+                endToEnd.recordSeconds(max(0, now.timeIntervalSince(event.signedAt)))
+            }
         }
         try await publishMilestones()
         return dead
