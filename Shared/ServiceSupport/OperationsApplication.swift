@@ -11,7 +11,7 @@ public enum OperationsApplication {
         name: String, host: String = "0.0.0.0", port: Int, pool: PostgresPool, publisher: AMQPPublisher, consumers: [AMQPConsumer],
         services: [any Service], onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumers: consumers))
         return Application(

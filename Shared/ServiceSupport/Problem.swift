@@ -14,14 +14,20 @@ public struct Problem: HTTPResponseError, Codable, Sendable, Equatable {
     public var retryAfter: Int?
     /// Extra fields, e.g. `submission_id` or the rows of a batch that were not taken.
     public var extra: [String: String]
+    /// The methods the resource takes, sent as `Allow` (405).
+    public var allow: String?
 
-    public init(_ status: HTTPResponse.Status, title: String, detail: String? = nil, field: String? = nil, retryAfter: Int? = nil, extra: [String: String] = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, title: String, detail: String? = nil, field: String? = nil, retryAfter: Int? = nil,
+        extra: [String: String] = [:], allow: String? = nil
+    ) {
         self.title = title
         self.statusCode = status.code
         self.detail = detail
         self.field = field
         self.retryAfter = retryAfter
         self.extra = extra
+        self.allow = allow
     }
 
     public static func invalid(_ problem: ValidationProblem, title: String = "Invalid signature") -> Problem {
@@ -43,6 +49,7 @@ public struct Problem: HTTPResponseError, Codable, Sendable, Equatable {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -50,6 +57,6 @@ public struct Problem: HTTPResponseError, Codable, Sendable, Equatable {
         case title, detail, field
         case statusCode = "status"
         case retryAfter = "retry_after"
-        case extra
+        case extra, allow
     }
 }

@@ -51,5 +51,6 @@ extension Router {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
         }
+        middlewares.add(MethodNotAllowedMiddleware(["/health/live": [.get], "/health/ready": [.get], "/metrics": [.get]]))
     }
 }

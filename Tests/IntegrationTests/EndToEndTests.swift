@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Postgres
 import Store
 import Testing
@@ -92,6 +93,11 @@ struct EndToEndTests {
         #expect(metrics.contains("undersigned_intake_signatures_accepted_total "))
         #expect(metrics.contains("undersigned_dedup_signatures_total{result=\"new\"}"))
         #expect(metrics.contains("undersigned_tally_events_total"))
+        #expect(metrics.contains("# TYPE undersigned_end_to_end_lag_seconds histogram"))
+        #expect(try await suite.metric("undersigned_end_to_end_lag_seconds_count") >= 1000)
+        #expect(try await suite.metric("undersigned_batch_messages_count") >= 1)
+        #expect(try await suite.metric("undersigned_publisher_messages_published_total") >= 1)
+        #expect(try await suite.metric("undersigned_publisher_confirms_in_flight") >= 0)
         await suite.stop()
     }
 
@@ -153,6 +159,17 @@ struct EndToEndTests {
         #expect(petition.status == 200)
         #expect(petition.json["title"] as? String == "open-one")
         #expect(try await suite.get(port: suite.tallyPort, "/v1/petitions/nope/count").status == 404)
+
+        // A known resource with a method it does not take: 405 naming the methods it does (not 404).
+        let delete = try await suite.send(method: .DELETE, port: suite.intakePort, path)
+        #expect(delete.status == 405)
+        #expect(delete.headers["allow"] == "POST")
+        #expect(delete.headers["content-type"] == "application/problem+json")
+        let query = try await suite.send(method: .RAW(value: "QUERY"), port: suite.tallyPort, "/v1/petitions/open-one/count")
+        #expect(query.status == 405)
+        #expect(query.headers["allow"] == "GET, HEAD")
+        #expect(try await suite.send(method: .HEAD, port: suite.tallyPort, "/v1/petitions/open-one/count").status == 200)
+        #expect(try await suite.send(method: .DELETE, port: suite.tallyPort, "/v1/nothing-here").status == 404)
 
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { try await suite.total("open-one") == 2 })
         for port in suite.opsPorts {

@@ -127,6 +127,8 @@ struct FaultTests {
     private func refusesAtOnce(_ sandbox: Sandbox) async throws {
         let suite = try await sandbox.start()
         #expect(try await suite.sign(email: "before@example.org", country: "FR").status == 202)
+        let reconnects = try await suite.metric("undersigned_publisher_reconnects_total")
+        let consumerReconnects = try await suite.metric("undersigned_consumer_reconnects_total")
         try await Servers.stopRabbitMQ()
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
             try await suite.get(port: suite.intakePort, "/health/ready").status == 503
@@ -141,6 +143,9 @@ struct FaultTests {
             try await suite.sign(email: "after@example.org", country: "FR").status == 202
         })
         #expect(try await TestEnvironment.eventually(timeout: .seconds(40)) { try await suite.total() == 2 })
+        // Every publisher (4 services) and consumer (3 queues) reconnected once, and the metrics say so.
+        #expect(try await suite.metric("undersigned_publisher_reconnects_total") >= reconnects + 4)
+        #expect(try await suite.metric("undersigned_consumer_reconnects_total") >= consumerReconnects + 3)
         await suite.stop()
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import Intake
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import ServiceSupport
 import Synchronization
@@ -106,6 +107,20 @@ final class RunningSuite: Sendable {
         request.headers.add(name: "content-type", value: contentType)
         if let accept { request.headers.add(name: "accept", value: accept) }
         request.body = .bytes(ByteBuffer(string: body))
+        return try await Self.send(request)
+    }
+
+    /// The sum of a metric's series on intake's `/metrics` (all services of a test process share one registry).
+    func metric(_ name: String) async throws -> Double {
+        try await get(port: intakePort, "/metrics").body.split(separator: "\n")
+            .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
+    }
+
+    func send(method: HTTPMethod, port: Int, _ path: String) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
         return try await Self.send(request)
     }
 

@@ -122,3 +122,13 @@ stop_postgres() {
   log "stopping PostgreSQL"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# local_settings: where scripts/up and scripts/down keep the local suite, and its ports.
+local_settings() {
+  LOCAL=${UNDERSIGNED_LOCAL:-$PWD/.local}
+  NODE=${UNDERSIGNED_LOCAL_NODE:-undersigned}
+  AMQP_PORT=${UNDERSIGNED_LOCAL_AMQP_PORT:-5672}
+  PG_PORT=${UNDERSIGNED_LOCAL_PG_PORT:-5432}
+  HTTP_PORT=${UNDERSIGNED_LOCAL_HTTP_PORT:-8080}
+  BUILD=${UNDERSIGNED_BUILD:-release}
+}

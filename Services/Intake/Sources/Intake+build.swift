@@ -29,7 +29,7 @@ public enum IntakeService {
         readiness.add("broker") { publisher.status.connected }
         readiness.add("database") { await pool.isReachable() }
 
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: readiness)
         SignatureRoutes(

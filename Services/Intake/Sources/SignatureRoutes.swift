@@ -37,6 +37,7 @@ struct SignatureRoutes {
         router.get("/v1/petitions/:slug") { _, context in
             try await petition(context: context)
         }
+        router.middlewares.add(MethodNotAllowedMiddleware(["/v1/petitions/:slug/signatures": [.post], "/v1/petitions/:slug": [.get]]))
     }
 
     private func sign(_ request: Request, context: some RequestContext) async throws -> Response {

@@ -57,6 +57,9 @@ struct CountRoutes {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60"],
                 body: .init(byteBuffer: ByteBuffer(string: StagePage.html(slug: petition.slug, title: petition.title))))
         }
+        router.middlewares.add(MethodNotAllowedMiddleware([
+            "/v1/petitions/:slug/count": [.get], "/v1/petitions": [.get], "/v1/petitions/:slug/live": [.get], "/live/:slug": [.get],
+        ]))
     }
 
     private func stream(_ petition: Petition, resumingAfter lastEventID: Int64?, to writer: inout any ResponseBodyWriter) async throws {

@@ -26,7 +26,7 @@ public enum TallyService {
             handler: AcceptedHandler(pool: pool, publisher: publisher, names: names, shard: configuration.shard, logger: logger),
             service: "tally", queue: names.tallyQueue, deadExchange: names.deadExchange, logger: logger)
         let live = LiveCounts(pool: pool, logger: logger)
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
         CountRoutes(pool: pool, live: live).add(to: router)
