@@ -117,6 +117,8 @@ let package = Package(
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ] + nio)
         + [
             .testTarget(

@@ -55,6 +55,11 @@ public struct TopologyNames: Sendable, Equatable {
     public var submittedExchange: String { prefix + "signatures.submitted" }
     /// Partners publish envelopes here, routing key `<partner>.<anything>`.
     public var partnersExchange: String { prefix + "partners.submitted" }
+    /// Dedup publishes each partner envelope's `PartnerReceipt` here, routing key = the partner's login;
+    /// each partner's receipt queue (made by `undersigned partner add`) is bound with its name.
+    public var partnerReceiptsExchange: String { prefix + "partners.receipts" }
+    /// A partner's own receipt queue; only that partner may read it.
+    public func partnerReceiptsQueue(_ partner: String) -> String { prefix + "partner.\(partner).receipts" }
     /// Dedup publishes `SignaturesAccepted` here.
     public var acceptedExchange: String { prefix + "signatures.accepted" }
     /// Tally publishes `MilestoneReached` here.
@@ -83,6 +88,7 @@ extension Topology {
         let exchanges = [
             Exchange(name: names.submittedExchange, type: "topic"),
             Exchange(name: names.partnersExchange, type: "topic"),
+            Exchange(name: names.partnerReceiptsExchange, type: "direct"),
             Exchange(name: names.acceptedExchange, type: "topic"),
             Exchange(name: names.milestonesExchange, type: "topic"),
             Exchange(name: names.deadExchange, type: "direct"),

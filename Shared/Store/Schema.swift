@@ -97,5 +97,46 @@ public enum Schema {
                 PRIMARY KEY (petition_id, bucket, shard)
             );
             """),
+        Migration(version: 4, name: "partners and their receipts", sql: """
+            -- A partner organisation: its RabbitMQ login is its name; its API key (for HTTP batches) is kept
+            -- only as a SHA-256 hash (the key is 32 random bytes, so a slow hash adds nothing).
+            CREATE TABLE partners (
+                name             text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9-]{1,31}$'),
+                api_key_hash     bytea NOT NULL UNIQUE CHECK (length(api_key_hash) = 32),
+                status           text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+                max_connections  integer NOT NULL DEFAULT 5 CHECK (max_connections > 0),
+                receipt_url      text,
+                created_at       timestamptz NOT NULL DEFAULT now(),
+                rotated_at       timestamptz
+            );
+
+            -- What became of every signature of a partner envelope, written by dedup in the same transaction
+            -- as the signatures (a redelivered envelope adds nothing). accepted and duplicate hold positions in
+            -- the envelope; the row in the partner's batch is first_row + position. Invalid rows and rows for an
+            -- unknown petition are in rejected_signatures (same positions) with their reason.
+            CREATE TABLE partner_receipts (
+                envelope_id  uuid PRIMARY KEY,
+                partner      text NOT NULL,
+                batch_id     text NOT NULL,
+                first_row    integer NOT NULL DEFAULT 0,
+                total        integer NOT NULL,
+                accepted     integer[] NOT NULL,
+                duplicate    integer[] NOT NULL,
+                received_at  timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX partner_receipts_batch ON partner_receipts (partner, batch_id);
+
+            -- HTTP batches intake took (all their envelopes confirmed by the broker).
+            CREATE TABLE partner_batches (
+                partner      text NOT NULL REFERENCES partners (name),
+                batch_id     text NOT NULL,
+                rows         integer NOT NULL,
+                envelopes    integer NOT NULL,
+                malformed    integer NOT NULL,
+                format       text NOT NULL,
+                created_at   timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (partner, batch_id)
+            );
+            """),
     ])
 }

@@ -35,6 +35,10 @@ final class LoadStats: Sendable {
         }
     }
 
+    func acknowledged(count: Int) {
+        state.withLock { $0.acknowledged += count }
+    }
+
     func error(_ kind: String) {
         state.withLock { $0.errors[kind, default: 0] += 1 }
     }

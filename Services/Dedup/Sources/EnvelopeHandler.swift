@@ -39,18 +39,23 @@ struct EnvelopeHandler: BatchHandler {
         var dead: [DeadLetter] = []
         var rows: [SignatureRow] = []
         var rejected: [RejectedRow] = []
+        var partnerEnvelopes: [PartnerEnvelope] = []
         for delivery in deliveries {
             switch read(delivery) {
             case .success(let envelope):
                 rows += envelope.rows
                 rejected += envelope.rejected
+                if let partner = envelope.partner { partnerEnvelopes.append(partner) }
             case .failure(let letter): dead.append(letter)
             }
         }
         guard !rows.isEmpty || !rejected.isEmpty else { return dead }
         invalid.increment(by: rejected.count)
-        let outcome = try await pool.transaction { [rows, rejected] connection in
-            try SignatureStore.insert(rows, rejected: rejected, on: connection)
+        let (outcome, receipts) = try await pool.transaction { [rows, rejected, partnerEnvelopes] connection in
+            let outcome = try SignatureStore.insert(rows, rejected: rejected, on: connection)
+            let receipts = PartnerEnvelope.receipts(partnerEnvelopes, rows: rows, rejected: rejected, outcome: outcome)
+            try SignatureStore.record(receipts, on: connection)
+            return (outcome, receipts)
         }
         var start = 0
         var messages: [OutgoingMessage] = []
@@ -61,6 +66,16 @@ struct EnvelopeHandler: BatchHandler {
                 exchange: names.acceptedExchange, routingKey: "accepted", body: body,
                 properties: MessageProperties(type: SignaturesAccepted.schema, appID: "undersigned-dedup")))
             start = end
+        }
+        // Receipts go to the partner's own queue when it has one (not mandatory: they are also kept for
+        // GET /v1/partners/batches/{id}).
+        for (_, receipt) in receipts {
+            messages.append(OutgoingMessage(
+                exchange: names.partnerReceiptsExchange, routingKey: receipt.partner, body: WireCodec.encode(receipt),
+                properties: MessageProperties(
+                    messageID: "receipt:\(receipt.envelopeID?.uuidString.lowercased() ?? receipt.batchID)", type: PartnerReceipt.schema,
+                    appID: "undersigned-dedup", correlationID: receipt.batchID),
+                mandatory: false))
         }
         try await publisher.publish(messages)
         newSignatures.increment(by: outcome.newCount)
@@ -77,7 +92,7 @@ struct EnvelopeHandler: BatchHandler {
     }
 
     /// The rows of one envelope and the signatures it could not take, or why the whole message cannot be taken.
-    private func read(_ delivery: Delivery) -> Result<(rows: [SignatureRow], rejected: [RejectedRow]), DeadLetter> {
+    private func read(_ delivery: Delivery) -> Result<(rows: [SignatureRow], rejected: [RejectedRow], partner: PartnerEnvelope?), DeadLetter> {
         let envelope: Envelope
         switch WireCodec.decode(Envelope.self, from: delivery.body) {
         case .success(let decoded): envelope = decoded
@@ -106,8 +121,10 @@ struct EnvelopeHandler: BatchHandler {
         var positions = (0..<(envelope.signatures.count + envelope.rejected.count)).filter { !rejectedPositions.contains($0) }.makeIterator()
         var rows: [SignatureRow] = []
         rows.reserveCapacity(envelope.signatures.count)
-        for signature in envelope.signatures {
+        for var signature in envelope.signatures {
             let position = positions.next() ?? 0
+            // A partner's signatures are counted under the partner, whatever source it wrote.
+            if let partner { signature.source = "partner:" + partner }
             do {
                 let email = try CanonicalEmail(signature.email, rules: rules)
                 rows.append(SignatureRow(signature: signature, signerKey: keys.key(for: email), partner: partner,
@@ -116,6 +133,12 @@ struct EnvelopeHandler: BatchHandler {
                 rejected.append(RejectedRow(envelopeID: envelope.envelopeID, position: position, problem: error, partner: partner))
             }
         }
-        return .success((rows, rejected))
+        let receipt = partner.map { partner in
+            PartnerEnvelope(
+                envelopeID: envelope.envelopeID, partner: partner, batchID: delivery.properties.messageID ?? envelope.envelopeID.uuidString.lowercased(),
+                firstRow: Int(max(0, min(delivery.properties.headers["x-first-row"]?.intValue ?? 0, 1_000_000_000))),
+                total: envelope.signatures.count + envelope.rejected.count)
+        }
+        return .success((rows, rejected, receipt))
     }
 }

@@ -68,15 +68,16 @@ enum SignatureStore {
                                      \(rows.map(\.signature.country))::text[], \(rows.map(\.signature.postalCode))::text[],
                                      \(rows.map(\.signature.contactOptIn))::boolean[], \(rows.map(\.signature.source))::text[],
                                      \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[])
-                    AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at)
+                    WITH ORDINALITY AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at, ord)
             )
             INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, postal_code, contact_opt_in,
                                     source, partner, signed_at)
             SELECT p.id, i.signer_key, i.submission_id, i.name, i.country, i.postal_code, i.contact_opt_in, i.source,
                    i.partner, to_timestamp(i.signed_at)
             FROM input i JOIN petitions p ON p.slug = i.petition
-            -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index
-            ORDER BY p.id, i.signer_key
+            -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index;
+            -- within a batch, the first of a signer's signatures (in envelope order) is the one kept
+            ORDER BY p.id, i.signer_key, i.ord
             ON CONFLICT (petition_id, signer_key) DO NOTHING
             RETURNING id, submission_id, extract(epoch FROM accepted_at)::float8
             """)

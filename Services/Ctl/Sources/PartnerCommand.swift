@@ -1,0 +1,178 @@
+import AMQP
+import ArgumentParser
+import Foundation
+import Models
+import Postgres
+import ServiceSupport
+import Store
+
+/// Partner accounts: a RabbitMQ user that may only publish to `partners.submitted` under its own routing
+/// keys and read its own receipt queue, plus an API key for HTTP batches. Secrets are printed once.
+struct PartnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "partner", abstract: "Add, list, rotate and disable partner accounts.",
+        subcommands: [Add.self, List.self, Rotate.self, Disable.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a partner's account and print its credentials (once).")
+
+        @Argument(help: "Partner name: its RabbitMQ login and routing-key prefix (2-32 of a-z, 0-9, -).") var name: String
+        @Option(help: "Most AMQP connections the partner may open at once.") var maxConnections = 5
+        @Option(help: "URL for signed receipt webhooks (optional).") var receiptURL: String?
+        @Flag(help: "Print the credentials as JSON.") var json = false
+
+        func validate() throws {
+            do { _ = try PartnerCredentials.validateName(name) } catch { throw ValidationError("name \(error.reason)") }
+            guard (1...1000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000") }
+        }
+
+        func run() async throws {
+            let environment = try Environment()
+            let database = try environment.connect()
+            guard try Partners.find(name: name, on: database) == nil else {
+                throw ValidationError("partner \(name) exists; `undersigned partner rotate \(name)` makes new credentials")
+            }
+            let credentials = Credentials(name: name)
+            try await PartnerAccounts(environment: environment).grant(name, password: credentials.password, maxConnections: maxConnections)
+            try Partners.create(name: name, apiKey: credentials.apiKey, maxConnections: maxConnections, receiptURL: receiptURL, on: database)
+            credentials.print(environment: environment, json: json, verb: "added")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List partners with their status and open connections.")
+
+        func run() async throws {
+            let environment = try Environment()
+            let partners = try Partners.list(on: try environment.connect())
+            let connections = (try? await PartnerAccounts(environment: environment).management.connectionCounts()) ?? [:]
+            print("partner".padding(toLength: 34, withPad: " ", startingAt: 0) + "status    connections  created")
+            for partner in partners {
+                print(partner.name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                      + partner.status.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + "\(connections[partner.name] ?? 0)/\(partner.maxConnections)".padding(toLength: 13, withPad: " ", startingAt: 0)
+                      + Timestamp.format(partner.createdAt))
+            }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make new credentials for a partner (the old ones stop working, open connections are closed); re-enables a disabled partner.")
+
+        @Argument(help: "Partner name.") var name: String
+        @Flag(help: "Print the credentials as JSON.") var json = false
+
+        func run() async throws {
+            let environment = try Environment()
+            let database = try environment.connect()
+            guard let partner = try Partners.find(name: name, on: database) else { throw ValidationError("no partner \(name)") }
+            let credentials = Credentials(name: name)
+            let accounts = try PartnerAccounts(environment: environment)
+            try await accounts.grant(name, password: credentials.password, maxConnections: partner.maxConnections)
+            _ = try await accounts.management.closeConnections(of: name)
+            try Partners.rotate(name: name, apiKey: credentials.apiKey, on: database)
+            credentials.print(environment: environment, json: json, verb: "rotated")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a partner: no more publishing or reading, open connections closed, API key refused. What it sent is still processed.")
+
+        @Argument(help: "Partner name.") var name: String
+
+        func run() async throws {
+            let environment = try Environment()
+            let database = try environment.connect()
+            guard try Partners.find(name: name, on: database) != nil else { throw ValidationError("no partner \(name)") }
+            try Partners.setStatus(.disabled, name: name, on: database)
+            let accounts = try PartnerAccounts(environment: environment)
+            try await accounts.revoke(name)
+            let closed = try await accounts.management.closeConnections(of: name)
+            print("partner \(name) disabled (\(closed) connections closed); `undersigned partner rotate \(name)` re-enables it with new credentials")
+        }
+    }
+
+    /// New secrets for a partner, shown once.
+    struct Credentials {
+        let name: String
+        let password = PartnerCredentials.newPassword()
+        let apiKey = PartnerCredentials.newAPIKey()
+
+        func print(environment: Environment, json: Bool, verb: String) {
+            let amqp = environment.common.amqp
+            let names = environment.common.topology
+            let vhost = RabbitManagement.segment(amqp.virtualHost)
+            let url = "amqp://\(name):\(password)@\(amqp.host):\(amqp.port)/\(vhost)"
+            if json {
+                let object: [String: Any] = [
+                    "partner": name, "amqp_url": url, "user": name, "password": password, "api_key": apiKey,
+                    "exchange": names.partnersExchange, "routing_key_prefix": name + ".", "receipt_queue": names.partnerReceiptsQueue(name),
+                ]
+                let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+                Swift.print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            Swift.print("""
+                partner \(name) \(verb). These credentials are shown once: hand them to the partner's engineer over a secure channel.
+                  AMQP URL:      \(url)
+                  publish to:    exchange \(names.partnersExchange), routing key \(name).<batch>, property user_id=\(name), persistent, with confirms
+                  receipts:      queue \(names.partnerReceiptsQueue(name))
+                  API key:       \(apiKey)   (HTTP batches: Authorization: Bearer <key>)
+                The contract: docs/partners.md
+                """)
+        }
+    }
+}
+
+/// What a partner account is on the broker.
+struct PartnerAccounts {
+    let management: RabbitManagement
+    let names: TopologyNames
+    let amqp: AMQPConfiguration
+
+    init(environment: Environment) throws {
+        let reader = ConfigurationReader()
+        let url = reader.string("UNDERSIGNED_RABBITMQ_MANAGEMENT_URL", default: "http://guest:guest@127.0.0.1:15672")
+        try reader.finish()
+        management = try RabbitManagement(url: url, vhost: environment.common.amqp.virtualHost)
+        names = environment.common.topology
+        amqp = environment.common.amqp
+    }
+
+    static func escaped(_ text: String) -> String { NSRegularExpression.escapedPattern(for: text) }
+
+    /// Creates or updates the user with least privilege: write to the partners exchange only, with
+    /// routing keys `<name>` or `<name>.…` only; read its own receipt queue only; configure nothing.
+    func grant(_ name: String, password: String, maxConnections: Int) async throws {
+        // The receipts exchange is declared by the services; declare it here too, in case none ran yet.
+        try AMQPAdmin(configuration: amqp).declare(Topology.undersigned(names))
+        let user = RabbitManagement.segment(name)
+        let vhost = management.vhostSegment
+        let queue = names.partnerReceiptsQueue(name)
+        try await management.call(.PUT, "/api/users/\(user)", ["password": password, "tags": ""])
+        try await management.call(.PUT, "/api/permissions/\(vhost)/\(user)", [
+            "configure": "^$", "write": "^\(Self.escaped(names.partnersExchange))$", "read": "^\(Self.escaped(queue))$",
+        ])
+        try await management.call(.PUT, "/api/topic-permissions/\(vhost)/\(user)", [
+            "exchange": names.partnersExchange, "write": "^\(Self.escaped(name))(\\..*)?$", "read": "^$",
+        ])
+        try await management.call(.PUT, "/api/user-limits/\(user)/max-connections", ["value": maxConnections])
+        // Receipts wait a week at most, 100,000 at most (the oldest go first); they are also kept for GET.
+        try await management.call(.PUT, "/api/queues/\(vhost)/\(RabbitManagement.segment(queue))", [
+            "durable": true, "auto_delete": false,
+            "arguments": ["x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head", "x-message-ttl": 604_800_000],
+        ])
+        try await management.call(
+            .POST, "/api/bindings/\(vhost)/e/\(RabbitManagement.segment(names.partnerReceiptsExchange))/q/\(RabbitManagement.segment(queue))",
+            ["routing_key": name])
+    }
+
+    /// Takes every permission away (the user stays, so `rotate` can bring it back).
+    func revoke(_ name: String) async throws {
+        let user = RabbitManagement.segment(name)
+        try await management.call(.DELETE, "/api/permissions/\(management.vhostSegment)/\(user)", allowing: [404])
+        try await management.call(.DELETE, "/api/topic-permissions/\(management.vhostSegment)/\(user)", allowing: [404])
+    }
+}

@@ -1,0 +1,266 @@
+import AMQP
+import ArgumentParser
+import Crypto
+import Foundation
+import Models
+import ServiceSupport
+import Synchronization
+
+/// `undersigned push FILE --partner NAME`: a partner's file of signatures (CSV with a header row, or
+/// NDJSON) into Undersigned over AMQP, as `docs/partners.md` describes: envelopes with publisher
+/// confirms, a progress bar, resumable, and a summary of the receipts.
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Push a partner's CSV or NDJSON file of signatures over AMQP, with confirms and receipts.",
+        discussion: """
+            Credentials come from the environment: UNDERSIGNED_PARTNER_AMQP_URL (amqp://NAME:PASSWORD@host:port/vhost, \
+            as `undersigned partner add` printed it). The batch id is derived from the file's content and each envelope's \
+            id from its first row, so running push again after an interruption sends only what was not confirmed \
+            (FILE.push-state remembers it), and even a resend is counted once.
+            """)
+
+    @Argument(help: "CSV (header row: name, email, country, postal_code, contact_opt_in, petition, signed_at, reference) or NDJSON.") var file: String
+    @Option(help: "The partner's name (its RabbitMQ login).") var partner: String
+    @Option(help: "Petition for rows without a petition column.") var petition: String?
+    @Option(help: "Signatures per envelope (at most 1,000).") var envelope = 500
+    @Option(help: "Envelopes awaiting their confirm at once.") var concurrency = 8
+    @Option(help: "Rows per second at most; 0 sends as fast as the broker confirms.") var rate = 0.0
+    @Option(help: "Seconds to wait for the receipts after the last confirm; 0 skips them.") var receiptTimeout = 60
+    @Option(help: "The partner's receipt queue (default partner.NAME.receipts).") var receiptQueue: String?
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func validate() throws {
+        do { _ = try PartnerCredentials.validateName(partner) } catch { throw ValidationError("--partner \(error.reason)") }
+        guard (1...Envelope.maximumSignatures).contains(envelope) else { throw ValidationError("--envelope must be 1 to \(Envelope.maximumSignatures)") }
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let reader = ConfigurationReader()
+        let url = reader.string("UNDERSIGNED_PARTNER_AMQP_URL", default: "")
+        try reader.finish()
+        guard !url.isEmpty else { throw ValidationError("set UNDERSIGNED_PARTNER_AMQP_URL to the AMQP URL `undersigned partner add` printed") }
+        let connection = try AMQPConfiguration(url: url, connectionName: "undersigned-push-\(partner)")
+
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        let batchID = "file-" + SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let parsed = try PushFile.read(bytes, name: file)
+        let plan = PushPlan(rows: parsed.rows, partner: partner, petition: petition, batchID: batchID, envelopeSize: envelope, now: Date())
+        let state = PushState(path: file + ".push-state", batchID: batchID)
+        let pending = plan.envelopes.filter { !state.isConfirmed($0.firstRow) }
+        let skipped = plan.envelopes.count - pending.count
+        print("push: \(parsed.rows.count + parsed.malformed.count) rows in \(file) (batch \(batchID)): \(plan.envelopes.count) envelopes"
+              + (skipped > 0 ? ", \(skipped) already confirmed by an earlier run" : "")
+              + (parsed.malformed.isEmpty ? "" : ", \(parsed.malformed.count) rows unreadable"))
+
+        let publisher = AMQPPublisher(
+            configuration: .init(connection: connection, topology: Topology(exchanges: [], queues: [], bindings: []),
+                                 window: max(concurrency, 1), publishTimeout: .seconds(120)),
+            logger: Environment.logger)
+        publisher.start()
+        let stats = LoadStats(total: pending.reduce(0) { $0 + $1.signatures.count })
+        let progress = quiet ? nil : Task { await stats.showProgress() }
+        let pacer = Pacer(rate: rate)
+        let next = Cursor()
+        let exchange = TopologyNames(prefix: "").partnersExchange
+        let partner = partner
+        let started = ContinuousClock.now
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        while true {
+                            let index = next.take(1)
+                            guard index < pending.count else { return }
+                            let envelope = pending[index]
+                            try await pacer.wait(for: pending[..<index].reduce(0) { $0 + $1.signatures.count })
+                            let start = ContinuousClock.now
+                            try await publisher.publish(OutgoingMessage(
+                                exchange: exchange, routingKey: "\(partner).\(batchID)", body: envelope.body,
+                                properties: MessageProperties(
+                                    messageID: batchID, userID: partner, type: Envelope.schema, appID: "undersigned-push",
+                                    headers: ["x-first-row": .int(Int64(envelope.firstRow))])))
+                            stats.sent(latency: ContinuousClock.now - start, count: envelope.signatures.count)
+                            stats.acknowledged(count: envelope.signatures.count)
+                            try state.confirmed(envelope.firstRow)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            progress?.cancel()
+            await publisher.shutdown()
+            throw ValidationError("push stopped: \(error). Run the same command again to send the rest (confirmed envelopes are not sent twice).")
+        }
+        progress?.cancel()
+        await publisher.shutdown()
+        let elapsed = LoadStats.seconds(ContinuousClock.now - started)
+        let sent = pending.reduce(0) { $0 + $1.signatures.count }
+        if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+        print(String(format: "push: confirmed=%d envelopes=%d elapsed=%.2fs rate=%.0f/s", sent, pending.count, elapsed, Double(sent) / max(elapsed, 0.001)))
+
+        guard receiptTimeout > 0 else { return }
+        let receipts = await ReceiptCollector.collect(
+            connection: connection, queue: receiptQueue ?? TopologyNames().partnerReceiptsQueue(partner), batchID: batchID,
+            envelopes: Set(plan.envelopes.map(\.id)), timeout: .seconds(receiptTimeout))
+        PushSummary(receipts: receipts, malformed: parsed.malformed, envelopes: plan.envelopes.count).print()
+    }
+}
+
+/// The rows of a partner file, with the rows that could not be read at all.
+struct PushFile {
+    var rows: [(row: Int, record: PartnerRecord)]
+    var malformed: [(row: Int, reason: String)]
+
+    /// CSV unless the file starts with `{` (NDJSON). CSV rows are numbered as in a spreadsheet (the
+    /// header is row 1); NDJSON rows by line.
+    static func read(_ bytes: [UInt8], name: String) throws -> PushFile {
+        let first = bytes.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+        var file = PushFile(rows: [], malformed: [])
+        if first == UInt8(ascii: "{") {
+            for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
+                do {
+                    guard let value = JSONReader.parse(Array(line)) else { throw ValidationProblem(field: "row", reason: "is not JSON") }
+                    file.rows.append((index + 1, try PartnerRecord(json: value)))
+                } catch {
+                    file.malformed.append((index + 1, "\(error)"))
+                }
+            }
+            return file
+        }
+        var parser = CSVParser()
+        var records = parser.feed(bytes)
+        do { records += try parser.finish() } catch { throw ValidationError("\(name): \(error.reason)") }
+        guard let header = records.first else { throw ValidationError("\(name) is empty") }
+        guard header.contains(where: { $0.trimmingWhitespace().lowercased() == "email" }) || header.contains("email_addresses") else {
+            throw ValidationError("\(name): the header row must name the columns (name, email, country, …)")
+        }
+        for (index, values) in records.dropFirst().enumerated() {
+            if values.count != header.count {
+                file.malformed.append((index + 2, "has \(values.count) fields, the header has \(header.count)"))
+            } else {
+                file.rows.append((index + 2, PartnerRecord(header: header, values: values)))
+            }
+        }
+        return file
+    }
+}
+
+/// Envelopes of contiguous rows (an unreadable row ends an envelope, so that each envelope's rows are
+/// its first row plus the position).
+struct PushPlan {
+    struct Planned: Sendable {
+        var id: UUID
+        var firstRow: Int
+        var signatures: [Signature]
+        var body: [UInt8]
+    }
+
+    var envelopes: [Planned] = []
+
+    init(rows: [(row: Int, record: PartnerRecord)], partner: String, petition: String?, batchID: String, envelopeSize: Int, now: Date) {
+        var current: [Signature] = []
+        var firstRow = 0
+        var lastRow = 0
+        func close() {
+            guard !current.isEmpty else { return }
+            let id = Envelope.partnerEnvelopeID(partner: partner, batchID: batchID, firstRow: firstRow)
+            envelopes.append(Planned(id: id, firstRow: firstRow, signatures: current,
+                                     body: WireCodec.encode(Envelope(envelopeID: id, sentAt: now, signatures: current))))
+            current.removeAll()
+        }
+        for (row, record) in rows {
+            if current.count == envelopeSize || (!current.isEmpty && row != lastRow + 1) { close() }
+            if current.isEmpty { firstRow = row }
+            current.append(record.signature(partner: partner, petition: petition, batchKey: batchID, row: row, now: now))
+            lastRow = row
+        }
+        close()
+    }
+}
+
+/// Which envelopes of a batch the broker confirmed, kept next to the file (written atomically).
+final class PushState: Sendable {
+    private let path: String
+    private let batchID: String
+    private let done: Mutex<Set<Int>>
+
+    init(path: String, batchID: String) {
+        self.path = path
+        self.batchID = batchID
+        var done = Set<Int>()
+        if let data = FileManager.default.contents(atPath: path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["batch_id"] as? String == batchID {
+            done = Set(object["confirmed_first_rows"] as? [Int] ?? [])
+        }
+        self.done = Mutex(done)
+    }
+
+    func isConfirmed(_ firstRow: Int) -> Bool { done.withLock { $0.contains(firstRow) } }
+
+    func confirmed(_ firstRow: Int) throws {
+        let data = try done.withLock { done -> Data in
+            done.insert(firstRow)
+            return try JSONSerialization.data(withJSONObject: ["batch_id": batchID, "confirmed_first_rows": done.sorted()])
+        }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Reads the partner's receipt queue until every envelope of the batch has its receipt or time is up.
+enum ReceiptCollector {
+    static func collect(connection: AMQPConfiguration, queue: String, batchID: String, envelopes: Set<UUID>, timeout: Duration) async -> [UUID: PartnerReceipt] {
+        let consumer = AMQPConsumer(
+            configuration: .init(connection: connection, topology: Topology(exchanges: [], queues: [], bindings: []), queue: queue, prefetch: 100),
+            logger: Environment.logger)
+        consumer.start()
+        let found = Mutex<[UUID: PartnerReceipt]>([:])
+        let reading = Task {
+            for await batch in consumer.batches {
+                for delivery in batch.deliveries {
+                    // Receipts of other batches are acknowledged too: read them with GET /v1/partners/batches/{id}.
+                    guard case .success(let receipt) = PartnerReceipt.decode(wire: delivery.body), receipt.batchID == batchID,
+                        let id = receipt.envelopeID, envelopes.contains(id)
+                    else { continue }
+                    found.withLock { $0[id] = receipt }
+                }
+                consumer.settle(batch, .ack)
+                if found.withLock({ $0.count }) == envelopes.count { break }
+            }
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, found.withLock({ $0.count }) < envelopes.count {
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        consumer.requestStop()
+        await consumer.stop()
+        reading.cancel()
+        return found.withLock { $0 }
+    }
+}
+
+struct PushSummary {
+    let receipts: [UUID: PartnerReceipt]
+    let malformed: [(row: Int, reason: String)]
+    let envelopes: Int
+
+    func print() {
+        let rows = receipts.values.flatMap(\.rows).sorted { $0.row < $1.row }
+        let count = { (status: PartnerReceipt.Status) in rows.filter { $0.status == status }.count }
+        Swift.print("push: receipts=\(receipts.count)/\(envelopes) accepted=\(count(.accepted)) duplicate=\(count(.duplicate)) "
+                    + "invalid=\(count(.invalid)) unreadable=\(malformed.count)")
+        let problems = rows.filter { $0.status == .invalid }.map { (row: $0.row, reason: "\($0.field ?? "row"): \($0.reason ?? "invalid")") }
+            + malformed
+        for problem in problems.sorted(by: { $0.row < $1.row }).prefix(10) {
+            Swift.print("  row \(problem.row): \(problem.reason)")
+        }
+        if problems.count > 10 { Swift.print("  … and \(problems.count - 10) more") }
+        if receipts.count < envelopes {
+            Swift.print("  \(envelopes - receipts.count) envelopes have no receipt yet (receipts of an earlier run were read then);"
+                        + " the batch's receipt: GET /v1/partners/batches/{batch id}")
+        }
+    }
+}

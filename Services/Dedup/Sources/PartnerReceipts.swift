@@ -1,0 +1,67 @@
+import Foundation
+import Models
+import Postgres
+
+/// A partner envelope in a batch: enough to say what became of each of its signatures.
+struct PartnerEnvelope: Sendable {
+    var envelopeID: UUID
+    /// The broker-validated login.
+    var partner: String
+    /// The message's `message_id` (the partner's batch id), or the envelope id.
+    var batchID: String
+    /// Added to positions to give the rows of the partner's batch (`x-first-row` header).
+    var firstRow: Int
+    /// Signatures in the envelope as sent, valid or not.
+    var total: Int
+
+    /// One receipt per envelope, from what the batch did: a row is accepted when its submission is among
+    /// the accepted events (new or redelivered), invalid when rejected (with the reason; an unknown
+    /// petition is rejected by the store), else a duplicate.
+    static func receipts(
+        _ envelopes: [PartnerEnvelope], rows: [SignatureRow], rejected: [RejectedRow], outcome: BatchOutcome
+    ) -> [(envelope: PartnerEnvelope, receipt: PartnerReceipt)] {
+        guard !envelopes.isEmpty else { return [] }
+        let accepted = Set(outcome.accepted.map(\.submissionID))
+        let unknown = Set(outcome.unknownPetition)
+        var byEnvelope: [UUID: [PartnerReceipt.Row]] = [:]
+        for row in rows where row.partner != nil {
+            let submission = row.signature.submissionID
+            let status: PartnerReceipt.Row
+            if unknown.contains(submission) {
+                status = .init(row: row.position, status: .invalid, field: "petition", reason: "there is no such petition")
+            } else {
+                status = .init(row: row.position, status: accepted.contains(submission) ? .accepted : .duplicate)
+            }
+            byEnvelope[row.envelopeID, default: []].append(status)
+        }
+        for row in rejected where row.partner != nil {
+            byEnvelope[row.envelopeID, default: []].append(.init(row: row.position, status: .invalid, field: row.problem.field, reason: row.problem.reason))
+        }
+        return envelopes.map { envelope in
+            let rows = (byEnvelope[envelope.envelopeID] ?? []).map { row in
+                var row = row
+                row.row += envelope.firstRow
+                return row
+            }
+            return (envelope, PartnerReceipt(partner: envelope.partner, batchID: envelope.batchID, envelopeID: envelope.envelopeID, rows: rows))
+        }
+    }
+}
+
+extension SignatureStore {
+    /// Keeps each envelope's receipt (a redelivered envelope keeps the first). Positions are stored
+    /// relative to the envelope, like those of `rejected_signatures`.
+    static func record(_ receipts: [(envelope: PartnerEnvelope, receipt: PartnerReceipt)], on connection: PostgresConnection) throws {
+        for (envelope, receipt) in receipts {
+            func positions(_ status: PartnerReceipt.Status) -> [Int] {
+                receipt.rows.filter { $0.status == status }.map { $0.row - envelope.firstRow }
+            }
+            try connection.query("""
+                INSERT INTO partner_receipts (envelope_id, partner, batch_id, first_row, total, accepted, duplicate)
+                VALUES (\(envelope.envelopeID), \(envelope.partner), \(envelope.batchID), \(envelope.firstRow), \(envelope.total),
+                        \(positions(.accepted))::integer[], \(positions(.duplicate))::integer[])
+                ON CONFLICT (envelope_id) DO NOTHING
+                """)
+        }
+    }
+}

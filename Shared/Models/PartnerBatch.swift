@@ -1,0 +1,162 @@
+import Foundation
+
+/// RFC 4180 CSV read incrementally: feed bytes as they come, take the complete records. Quoted fields
+/// may hold commas, doubled quotes and line breaks; a UTF-8 byte-order mark is skipped; CRLF or LF.
+public struct CSVParser: Sendable {
+    private var field: [UInt8] = []
+    private var record: [String] = []
+    private var quoted = false
+    private var quoteSeen = false  // a quote inside a quoted field: the end, or the first of a doubled quote
+    private var atFieldStart = true
+    private var records: [[String]] = []
+    /// The first bytes, until it is known whether they are a byte-order mark.
+    private var head: [UInt8]? = []
+
+    public init() {}
+
+    /// The records completed by `bytes`.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [[String]] {
+        for byte in bytes {
+            if var pending = head {
+                pending.append(byte)
+                if [0xEF, 0xBB, 0xBF].starts(with: pending) {
+                    head = pending.count == 3 ? nil : pending
+                    continue
+                }
+                head = nil
+                for early in pending { take(early) }
+                continue
+            }
+            take(byte)
+        }
+        defer { records.removeAll(keepingCapacity: true) }
+        return records
+    }
+
+    private mutating func take(_ byte: UInt8) {
+        if quoted {
+            if quoteSeen {
+                quoteSeen = false
+                if byte == UInt8(ascii: "\"") { field.append(byte); return }
+                quoted = false  // that was the closing quote; this byte follows the field
+            } else if byte == UInt8(ascii: "\"") {
+                quoteSeen = true
+                return
+            } else {
+                field.append(byte)
+                return
+            }
+        }
+        switch byte {
+        case UInt8(ascii: "\"") where atFieldStart:
+            quoted = true
+            atFieldStart = false
+        case UInt8(ascii: ","):
+            endField()
+        case UInt8(ascii: "\n"):
+            if field.last == UInt8(ascii: "\r") { field.removeLast() }
+            endField()
+            if record != [""] { records.append(record) }  // blank lines are skipped
+            record.removeAll(keepingCapacity: true)
+        default:
+            field.append(byte)
+            atFieldStart = false
+        }
+    }
+
+    /// The last record (a file need not end with a line break); throws on an unterminated quoted field.
+    public mutating func finish() throws(ValidationProblem) -> [[String]] {
+        if let pending = head {
+            head = nil
+            for early in pending { take(early) }
+        }
+        var done = records
+        records.removeAll()
+        if quoted && !quoteSeen { throw ValidationProblem(field: "body", reason: "a quoted field is not closed") }
+        quoted = false
+        quoteSeen = false
+        if field.last == UInt8(ascii: "\r") { field.removeLast() }
+        guard !field.isEmpty || !record.isEmpty else { return done }
+        endField()
+        if record != [""] { done.append(record) }
+        record.removeAll()
+        return done
+    }
+
+    private mutating func endField() {
+        record.append(String(decoding: field, as: UTF8.self))
+        field.removeAll(keepingCapacity: true)
+        atFieldStart = true
+    }
+}
+
+/// One row of a partner's batch (a CSV record under its header, or an NDJSON / JSON-array object), as
+/// field names and text values, and the envelope signature it becomes. Field names: `name` (or
+/// `given_name` and `family_name`), `email`, `country`, `postal_code`, `contact_opt_in`, `petition`,
+/// `signed_at`, `reference` (the partner's own id for the row). An OSDI record-signature-helper object
+/// (`person.given_name`, `family_name`, `email_addresses[].address`, `postal_addresses[].country` and
+/// `postal_code`) is read too.
+public struct PartnerRecord: Sendable, Equatable {
+    public var fields: [String: String]
+
+    public init(fields: [String: String]) {
+        self.fields = fields
+    }
+
+    /// A CSV record under `header` (names lower-cased and trimmed).
+    public init(header: [String], values: [String]) {
+        var fields: [String: String] = [:]
+        for (name, value) in zip(header, values) { fields[name.trimmingWhitespace().lowercased()] = value }
+        self.fields = fields
+    }
+
+    /// A JSON object: flat fields, or the OSDI shape. Throws when it is not an object.
+    public init(json: JSONValue) throws(ValidationProblem) {
+        guard case .object(var object) = json else { throw ValidationProblem(field: "row", reason: "must be a JSON object") }
+        if case .object(let person)? = object["person"] { object.merge(person) { outer, _ in outer } }
+        var fields: [String: String] = [:]
+        for (key, value) in object {
+            switch value {
+            case .string(let text): fields[key] = text
+            case .bool(let flag): fields[key] = flag ? "true" : "false"
+            case .number(let number): fields[key] = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+            default: break
+            }
+        }
+        if fields["email"] == nil, case .array(let addresses)? = object["email_addresses"] {
+            let chosen = addresses.first { if case .object(let a) = $0, case .bool(true)? = a["primary"] { true } else { false } } ?? addresses.first
+            if case .object(let address)? = chosen, case .string(let text)? = address["address"] { fields["email"] = text }
+        }
+        if case .array(let addresses)? = object["postal_addresses"], case .object(let address)? = addresses.first {
+            if fields["country"] == nil, case .string(let text)? = address["country"] { fields["country"] = text }
+            if fields["postal_code"] == nil, case .string(let text)? = address["postal_code"] { fields["postal_code"] = text }
+        }
+        self.fields = fields
+    }
+
+    /// The envelope signature for this row (not validated: dedup validates and reports each row). The
+    /// submission id comes from the partner and its `reference`, or from `batchKey` and the row number, so
+    /// sending the same row again is recognised as a redelivery.
+    public func signature(partner: String, petition defaultPetition: String?, batchKey: String, row: Int, now: Date) -> Signature {
+        func field(_ name: String) -> String? {
+            guard let value = fields[name]?.trimmingWhitespace(), !value.isEmpty else { return nil }
+            return value
+        }
+        let name = field("name") ?? [field("given_name"), field("family_name")].compactMap { $0 }.joined(separator: " ")
+        let reference = field("reference") ?? "\(batchKey):\(row)"
+        let optIn = ["true", "1", "yes", "on", "y"].contains(field("contact_opt_in")?.lowercased() ?? "")
+        return Signature(
+            submissionID: Signature.partnerSubmissionID(partner: partner, reference: reference),
+            petition: field("petition") ?? defaultPetition ?? "", name: name, email: field("email") ?? "",
+            country: field("country") ?? "", postalCode: field("postal_code"), contactOptIn: optIn, source: "partner:" + partner,
+            signedAt: field("signed_at").flatMap(Timestamp.parse) ?? now)
+    }
+}
+
+extension Envelope {
+    /// The id of a partner's envelope starting at `firstRow` of batch `batchID`: the same every time the
+    /// same rows are sent, so a resumed push is recognised (and its receipt kept once).
+    public static func partnerEnvelopeID(partner: String, batchID: String, firstRow: Int) -> UUID {
+        NameBasedUUID.make(namespace: "undersigned.partner-envelope", name: "\(partner)\u{0}\(batchID)\u{0}\(firstRow)")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Models
+import Postgres
+
+/// A partner organisation as stored (its secrets are not: only the API key's hash).
+public struct Partner: Sendable, Equatable {
+    public enum Status: String, Sendable { case active, disabled }
+
+    public var name: String
+    public var status: Status
+    public var maxConnections: Int
+    public var receiptURL: String?
+    public var createdAt: Date
+    public var rotatedAt: Date?
+}
+
+/// Queries on `partners` and their receipts.
+public enum Partners {
+
+    public static func create(name: String, apiKey: String, maxConnections: Int, receiptURL: String?, on connection: PostgresConnection) throws {
+        try connection.query("""
+            INSERT INTO partners (name, api_key_hash, max_connections, receipt_url)
+            VALUES (\(name), \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), \(maxConnections), \(receiptURL))
+            """)
+    }
+
+    public static func find(name: String, on connection: PostgresConnection) throws -> Partner? {
+        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners WHERE name = \(name)").first.map(partner)
+    }
+
+    /// The active partner whose API key this is.
+    public static func find(apiKey: String, on connection: PostgresConnection) throws -> Partner? {
+        try connection.query("""
+            SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners
+            WHERE api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))) AND status = 'active'
+            """).first.map(partner)
+    }
+
+    public static func list(on connection: PostgresConnection) throws -> [Partner] {
+        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners ORDER BY name").map(partner)
+    }
+
+    public static func rotate(name: String, apiKey: String, on connection: PostgresConnection) throws {
+        try connection.query("""
+            UPDATE partners SET api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), rotated_at = now(), status = 'active'
+            WHERE name = \(name)
+            """)
+    }
+
+    public static func setStatus(_ status: Partner.Status, name: String, on connection: PostgresConnection) throws {
+        try connection.query("UPDATE partners SET status = \(status.rawValue) WHERE name = \(name)")
+    }
+
+    /// The receipt of a batch: every envelope of it with that batch id, rows merged; nil when none arrived yet.
+    public static func receipt(partner: String, batchID: String, on connection: PostgresConnection) throws -> PartnerReceipt? {
+        let envelopes = try connection.query("""
+            SELECT envelope_id, first_row, accepted, duplicate FROM partner_receipts
+            WHERE partner = \(partner) AND batch_id = \(batchID)
+            """)
+        guard !envelopes.isEmpty else { return nil }
+        var rows: [PartnerReceipt.Row] = []
+        var ids: [UUID] = []
+        var firstRows: [UUID: Int] = [:]
+        for envelope in envelopes {
+            let id = try envelope.decode(UUID.self, 0)
+            let first = try envelope.decode(Int.self, 1)
+            ids.append(id)
+            firstRows[id] = first
+            rows += try intArray(envelope.decode(String.self, 2)).map { PartnerReceipt.Row(row: first + $0, status: .accepted) }
+            rows += try intArray(envelope.decode(String.self, 3)).map { PartnerReceipt.Row(row: first + $0, status: .duplicate) }
+        }
+        for rejected in try connection.query("""
+            SELECT envelope_id, position, field, reason FROM rejected_signatures WHERE envelope_id = ANY(\(ids)::uuid[])
+            """) {
+            let first = firstRows[try rejected.decode(UUID.self, 0)] ?? 0
+            rows.append(PartnerReceipt.Row(
+                row: first + (try rejected.decode(Int.self, 1)), status: .invalid,
+                field: try rejected.decode(String.self, 2), reason: try rejected.decode(String.self, 3)))
+        }
+        return PartnerReceipt(partner: partner, batchID: batchID, rows: rows)
+    }
+
+    /// `{1,2,3}` as PostgreSQL prints an integer array.
+    private static func intArray(_ text: String) -> [Int] {
+        text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",").compactMap { Int($0) }
+    }
+
+    private static func partner(_ row: PostgresRow) throws -> Partner {
+        Partner(
+            name: try row.decode(String.self, 0), status: Partner.Status(rawValue: try row.decode(String.self, 1)) ?? .disabled,
+            maxConnections: try row.decode(Int.self, 2), receiptURL: try row.decodeIfPresent(String.self, 3),
+            createdAt: try row.decode(Date.self, 4), rotatedAt: try row.decodeIfPresent(Date.self, 5))
+    }
+}

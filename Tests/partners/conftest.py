@@ -1,0 +1,45 @@
+"""The running suite the partner tests talk to, from the environment scripts/api-check sets."""
+import json
+import os
+import subprocess
+import time
+import urllib.request
+import uuid
+
+
+class Env:
+    bin = os.environ.get("UNDERSIGNED_CTL", "undersigned")
+    petition = os.environ.get("UNDERSIGNED_TEST_PETITION", "digital-peace-now")
+    intake = os.environ.get("UNDERSIGNED_TEST_INTAKE_URL", "http://127.0.0.1:8080")
+    tally = os.environ.get("UNDERSIGNED_TEST_TALLY_URL", "http://127.0.0.1:8081")
+    database = os.environ.get("UNDERSIGNED_DATABASE_URL", "postgresql://undersigned@127.0.0.1:5432/undersigned")
+
+
+ENV = Env()
+
+
+def count():
+    with urllib.request.urlopen(f"{ENV.tally}/v1/petitions/{ENV.petition}/count", timeout=10) as response:
+        return json.load(response)["total"]
+
+
+def eventually(check, timeout=60, interval=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def psql(sql):
+    """Rows as `a|b` lines."""
+    out = subprocess.run(["psql", ENV.database, "-AtX", "-c", sql], check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line]
+
+
+def add_partner(prefix):
+    """A new partner account (unique name), its credentials as `partner add --json` prints them."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    out = subprocess.run([ENV.bin, "partner", "add", name, "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)

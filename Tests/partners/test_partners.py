@@ -1,0 +1,189 @@
+"""Partners as real clients: pika publishing envelopes, the account's limits, receipts, `undersigned push`.
+
+Run by scripts/api-check against the suite scripts/up started (environment: see conftest.py).
+"""
+import json
+import os
+import subprocess
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pika
+import pytest
+from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
+
+from conftest import ENV, count, eventually, psql, add_partner
+
+
+def envelope(rows):
+    return json.dumps({
+        "schema": "undersigned.envelope", "version": 1, "envelope_id": str(uuid.uuid4()),
+        "sent_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), "signatures": rows,
+    })
+
+
+def signature(email, name="Grace Hopper", country="US", submission=None):
+    return {
+        "submission_id": submission or str(uuid.uuid4()), "petition": ENV.petition, "name": name, "email": email,
+        "country": country, "source": "paper", "signed_at": "2026-11-28T18:00:00Z",
+    }
+
+
+def connect(partner):
+    return pika.BlockingConnection(pika.URLParameters(partner["amqp_url"]))
+
+
+def properties(partner, batch, user=None, first_row=None):
+    return pika.BasicProperties(
+        content_type="application/json", delivery_mode=2, message_id=batch, user_id=user or partner["user"],
+        type="undersigned.envelope", headers={"x-first-row": first_row} if first_row is not None else None)
+
+
+def test_partner_publishes_with_confirms_is_counted_as_itself_and_gets_its_receipt():
+    partner = add_partner("acme")
+    tag = uuid.uuid4().hex[:8]
+    rows = [
+        signature(f"ada.{tag}@example.org", name="Ada Lovelace", country="GB"),
+        signature(f"zoë.{tag}@example.org", name="Zoë Çelik", country="TR"),
+        signature(f"kwame.{tag}@example.org", name="Kwame Mensah", country="GH"),
+        signature(f"Ada.{tag}@Example.org", name="Ada L.", country="GB"),  # the same signer again
+        signature("not-an-email", name="Nobody", country="FR"),
+    ]
+    before = count()
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    # With confirms on, basic_publish returns once the broker confirmed, and raises on a nack or return.
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.batch-1", envelope(rows),
+                          properties(partner, f"batch-{tag}", first_row=1), mandatory=True)
+    connection.close()
+
+    assert eventually(lambda: count() == before + 3), f"count went from {before} to {count()}, not +3"
+    stored = psql(f"SELECT source, partner FROM signatures WHERE submission_id IN "
+                  f"('{rows[0]['submission_id']}', '{rows[1]['submission_id']}', '{rows[2]['submission_id']}')")
+    assert stored == [f"partner:{partner['user']}|{partner['user']}"] * 3
+
+    receipt = get_receipt(partner)
+    assert receipt["batch_id"] == f"batch-{tag}"
+    assert receipt["totals"] == {"rows": 5, "accepted": 3, "duplicate": 1, "invalid": 1}
+    by_row = {row["row"]: row for row in receipt["rows"]}
+    assert [by_row[n]["status"] for n in (1, 2, 3, 4, 5)] == ["accepted", "accepted", "accepted", "duplicate", "invalid"]
+    assert by_row[5]["field"] == "email"
+    assert "not-an-email" not in json.dumps(receipt)
+
+
+def get_receipt(partner, timeout=30):
+    connection = connect(partner)
+    channel = connection.channel()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            method, props, body = channel.basic_get(partner["receipt_queue"], auto_ack=True)
+            if method:
+                assert props.type == "undersigned.partner-receipt"
+                return json.loads(body)
+            time.sleep(0.2)
+    finally:
+        connection.close()
+    pytest.fail("no receipt on the partner's queue")
+
+
+@pytest.fixture(scope="module")
+def two_partners():
+    return add_partner("alpha"), add_partner("beta")
+
+
+def refused(partner, action):
+    """Runs `action(channel)` on a fresh channel; returns the broker's reply code when it refuses."""
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    try:
+        action(channel)
+    except ChannelClosedByBroker as error:
+        return error.reply_code
+    finally:
+        if connection.is_open:
+            connection.close()
+    return None
+
+
+def test_least_privilege(two_partners):
+    alpha, beta = two_partners
+    body = envelope([signature(f"lp.{uuid.uuid4().hex[:8]}@example.org")])
+
+    # Its own exchange and routing key, its own user_id: taken.
+    assert refused(alpha, lambda ch: ch.basic_publish(alpha["exchange"], f"{alpha['user']}.ok", body, properties(alpha, "ok"))) is None
+    # The public intake exchange: refused.
+    submitted = alpha["exchange"].replace("partners.submitted", "signatures.submitted")
+    assert refused(alpha, lambda ch: ch.basic_publish(submitted, "x", body, properties(alpha, "b"))) == 403
+    # Another partner's routing key: refused (topic permission).
+    assert refused(alpha, lambda ch: ch.basic_publish(alpha["exchange"], f"{beta['user']}.batch", body, properties(alpha, "b"))) == 403
+    # A spoofed user_id: refused by the broker.
+    assert refused(alpha, lambda ch: ch.basic_publish(alpha["exchange"], f"{alpha['user']}.b", body,
+                                                      properties(alpha, "b", user=beta["user"]))) == 406
+    # Declaring a queue: refused.
+    assert refused(alpha, lambda ch: ch.queue_declare(f"alpha-own-{uuid.uuid4().hex[:6]}")) == 403
+    # Reading another partner's receipts: refused; its own: allowed.
+    assert refused(alpha, lambda ch: ch.basic_get(beta["receipt_queue"])) == 403
+    assert refused(alpha, lambda ch: ch.basic_get(alpha["receipt_queue"])) is None
+
+
+def test_disabled_partner_cannot_log_in_and_rotated_credentials_work():
+    partner = add_partner("gamma")
+    subprocess.run([ENV.bin, "partner", "disable", partner["user"]], check=True, capture_output=True)
+    with pytest.raises(AMQPConnectionError):  # no permission left on the vhost: the broker refuses the login
+        connect(partner)
+    rotated = json.loads(subprocess.run([ENV.bin, "partner", "rotate", partner["user"], "--json"], check=True,
+                                        capture_output=True, text=True).stdout)
+    with pytest.raises(AMQPConnectionError):
+        connect(partner)  # the old password
+    assert refused(rotated, lambda ch: ch.basic_publish(rotated["exchange"], f"{rotated['user']}.b",
+                                                        envelope([signature(f"g.{uuid.uuid4().hex[:6]}@example.org")]),
+                                                        properties(rotated, "b"))) is None
+
+
+def write_csv(path, tag, rows=4000):
+    """A partner's export: quoted commas, UTF-8 names, every 10th row the same signer again, a few bad emails."""
+    lines = ["name,email,country,postal_code,contact_opt_in"]
+    distinct = 0
+    for i in range(rows):
+        if i % 10 == 9:
+            lines.append(f'"Again, Someone",SIGNER{i - 1}.{tag}@EXAMPLE.ORG,de,,no')  # the row before, retyped
+        elif i % 500 == 17:
+            lines.append(f'"Broken ""Row""",broken{i}.{tag}-at-example.org,fr,,no')
+        else:
+            lines.append(f'"Müller-Łukasiewicz, Zoë {i}",signer{i}.{tag}@example.org,DE,10115,yes')
+            distinct += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return distinct
+
+
+def test_push_interrupted_and_run_again_counts_every_signature_once(tmp_path):
+    partner = add_partner("pusher")
+    tag = uuid.uuid4().hex[:8]
+    csv = tmp_path / "signatures.csv"
+    distinct = write_csv(csv, tag)
+    env = dict(os.environ, UNDERSIGNED_PARTNER_AMQP_URL=partner["amqp_url"])
+    command = [ENV.bin, "push", str(csv), "--partner", partner["user"], "--petition", ENV.petition,
+               "--envelope", "100", "--receipt-queue", partner["receipt_queue"], "--quiet"]
+    before = count()
+
+    # Slowly, then killed once part of it is confirmed.
+    first = subprocess.Popen(command + ["--rate", "1500"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = tmp_path / "signatures.csv.push-state"
+    assert eventually(lambda: state.exists() and len(json.loads(state.read_text())["confirmed_first_rows"]) >= 5, timeout=30)
+    first.kill()
+    first.wait()
+    confirmed = len(json.loads(state.read_text())["confirmed_first_rows"])
+    assert confirmed < 40, "the first run finished before it was interrupted"
+
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "already confirmed by an earlier run" in second.stdout
+    assert eventually(lambda: count() == before + distinct), f"count {count()} != {before} + {distinct}"
+    stored = psql(f"SELECT count(*), count(DISTINCT submission_id) FROM signatures WHERE partner = '{partner['user']}'")
+    assert stored == [f"{distinct}|{distinct}"]
+    summary = [line for line in second.stdout.splitlines() if line.startswith("push: receipts=")][0]
+    assert "invalid=" in summary and "duplicate=" in summary
