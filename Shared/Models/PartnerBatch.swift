@@ -160,3 +160,115 @@ extension Envelope {
         NameBasedUUID.make(namespace: "undersigned.partner-envelope", name: "\(partner)\u{0}\(batchID)\u{0}\(firstRow)")
     }
 }
+
+/// Groups a partner batch's rows into envelopes of contiguous rows, as they come: an envelope closes when
+/// full or when the next row does not follow (an unreadable row in between), so that each envelope's rows
+/// are its first row plus the position, as receipts number them.
+public struct PartnerEnvelopeAssembler: Sendable {
+    public struct Assembled: Sendable {
+        public var id: UUID
+        public var firstRow: Int
+        public var count: Int
+        public var body: [UInt8]
+    }
+
+    public let partner: String
+    public let petition: String?
+    public let batchID: String
+    public let size: Int
+    public let now: Date
+    private var current: [Signature] = []
+    private var firstRow = 0
+    private var lastRow = 0
+
+    public init(partner: String, petition: String?, batchID: String, size: Int, now: Date = Date()) {
+        self.partner = partner
+        self.petition = petition
+        self.batchID = batchID
+        self.size = max(1, min(size, Envelope.maximumSignatures))
+        self.now = now
+    }
+
+    /// Adds a row; returns the envelope it closed, if any.
+    public mutating func add(row: Int, _ record: PartnerRecord) -> Assembled? {
+        var closed: Assembled?
+        if current.count == size || (!current.isEmpty && row != lastRow + 1) { closed = close() }
+        if current.isEmpty { firstRow = row }
+        current.append(record.signature(partner: partner, petition: petition, batchKey: batchID, row: row, now: now))
+        lastRow = row
+        return closed
+    }
+
+    /// The last envelope, if rows are waiting.
+    public mutating func close() -> Assembled? {
+        guard !current.isEmpty else { return nil }
+        let id = Envelope.partnerEnvelopeID(partner: partner, batchID: batchID, firstRow: firstRow)
+        let assembled = Assembled(id: id, firstRow: firstRow, count: current.count,
+                                  body: WireCodec.encode(Envelope(envelopeID: id, sentAt: now, signatures: current)))
+        current.removeAll(keepingCapacity: true)
+        return assembled
+    }
+}
+
+/// The elements of a top-level JSON array, cut out as they come (each then read with `JSONReader`), so
+/// that a large array is never held whole.
+public struct JSONArraySplitter: Sendable {
+    private var element: [UInt8] = []
+    private var depth = 0  // 1 inside the top-level array
+    private var inString = false
+    private var escaped = false
+    private var opened = false
+    public private(set) var closed = false
+
+    public init() {}
+
+    /// The elements completed by `bytes`; throws when the text is not an array.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(ValidationProblem) -> [[UInt8]] {
+        var elements: [[UInt8]] = []
+        for byte in bytes {
+            if closed {
+                guard Self.isSpace(byte) else { throw ValidationProblem(field: "body", reason: "has text after the closing ]") }
+                continue
+            }
+            if !opened {
+                if Self.isSpace(byte) || byte == 0xEF || byte == 0xBB || byte == 0xBF { continue }
+                guard byte == UInt8(ascii: "[") else { throw ValidationProblem(field: "body", reason: "must be a JSON array of rows") }
+                opened = true
+                depth = 1
+                continue
+            }
+            if inString {
+                element.append(byte)
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = true
+                element.append(byte)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                element.append(byte)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 {
+                    closed = true
+                    if element.contains(where: { !Self.isSpace($0) }) { elements.append(element) }
+                    element.removeAll()
+                } else {
+                    element.append(byte)
+                }
+            case UInt8(ascii: ",") where depth == 1:
+                elements.append(element)
+                element.removeAll(keepingCapacity: true)
+            default:
+                element.append(byte)
+            }
+        }
+        return elements
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+}

@@ -44,6 +44,9 @@ public struct PartnerReceipt: WireMessage, Equatable {
     public var envelopeID: UUID?
     /// Ordered by row.
     public var rows: [Row]
+    /// For an HTTP batch: whether every row it took has its line here yet (dedup works through a batch
+    /// in seconds; until then the receipt grows).
+    public var complete: Bool?
 
     public init(partner: String, batchID: String, envelopeID: UUID? = nil, rows: [Row]) {
         self.partner = partner
@@ -61,6 +64,7 @@ public struct PartnerReceipt: WireMessage, Equatable {
         json.raw(",\"partner\":"); json.string(partner)
         json.raw(",\"batch_id\":"); json.string(batchID)
         if let envelopeID { json.raw(",\"envelope_id\":"); json.string(envelopeID.uuidString.lowercased()) }
+        if let complete { json.raw(",\"complete\":"); json.bool(complete) }
         json.raw(",\"totals\":{\"rows\":"); json.int(rows.count)
         json.raw(",\"accepted\":"); json.int(count(.accepted))
         json.raw(",\"duplicate\":"); json.int(count(.duplicate))

@@ -80,6 +80,34 @@ public enum Partners {
         return PartnerReceipt(partner: partner, batchID: batchID, rows: rows)
     }
 
+    /// An HTTP batch intake took: its rows, envelopes and the rows it could not read. A batch sent again
+    /// with the same id replaces the record (its envelopes and signatures are the same).
+    public static func recordBatch(
+        partner: String, batchID: String, rows: Int, envelopes: Int, malformed: [(row: Int, reason: String)], format: String,
+        on connection: PostgresConnection
+    ) throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: malformed.map { ["row": $0.row, "reason": $0.reason] }), as: UTF8.self)
+        try connection.query("""
+            INSERT INTO partner_batches (partner, batch_id, rows, envelopes, malformed, format, malformed_rows)
+            VALUES (\(partner), \(batchID), \(rows), \(envelopes), \(malformed.count), \(format), \(json)::jsonb)
+            ON CONFLICT (partner, batch_id) DO UPDATE SET rows = EXCLUDED.rows, envelopes = EXCLUDED.envelopes,
+                malformed = EXCLUDED.malformed, format = EXCLUDED.format, malformed_rows = EXCLUDED.malformed_rows
+            """)
+    }
+
+    /// An HTTP batch's rows and unreadable rows, if intake took it.
+    public static func batch(partner: String, batchID: String, on connection: PostgresConnection) throws -> (rows: Int, malformed: [PartnerReceipt.Row])? {
+        guard let row = try connection.query("""
+            SELECT rows, malformed_rows::text FROM partner_batches WHERE partner = \(partner) AND batch_id = \(batchID)
+            """).first else { return nil }
+        let items = (try? JSONSerialization.jsonObject(with: Data(try row.decode(String.self, 1).utf8))) as? [[String: Any]] ?? []
+        let malformed = items.compactMap { item -> PartnerReceipt.Row? in
+            guard let at = item["row"] as? Int else { return nil }
+            return PartnerReceipt.Row(row: at, status: .invalid, field: "row", reason: item["reason"] as? String)
+        }
+        return (try row.decode(Int.self, 0), malformed)
+    }
+
     /// `{1,2,3}` as PostgreSQL prints an integer array.
     private static func intArray(_ text: String) -> [Int] {
         text.trimmingCharacters(in: CharacterSet(charactersIn: "{}")).split(separator: ",").compactMap { Int($0) }

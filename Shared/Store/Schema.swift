@@ -138,5 +138,10 @@ public enum Schema {
                 PRIMARY KEY (partner, batch_id)
             );
             """),
+        Migration(version: 5, name: "unreadable rows of HTTP batches", sql: """
+            -- Rows of an HTTP batch that could not be read at all (never sent on), with their reason, for the
+            -- batch's receipt: [{"row": 7, "reason": "…"}, …].
+            ALTER TABLE partner_batches ADD COLUMN malformed_rows jsonb NOT NULL DEFAULT '[]';
+            """),
     ])
 }

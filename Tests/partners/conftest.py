@@ -12,6 +12,8 @@ class Env:
     petition = os.environ.get("UNDERSIGNED_TEST_PETITION", "digital-peace-now")
     intake = os.environ.get("UNDERSIGNED_TEST_INTAKE_URL", "http://127.0.0.1:8080")
     tally = os.environ.get("UNDERSIGNED_TEST_TALLY_URL", "http://127.0.0.1:8081")
+    batch_max_rows = os.environ.get("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", "100000")
+    batch_max_mib = os.environ.get("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", "64")
     database = os.environ.get("UNDERSIGNED_DATABASE_URL", "postgresql://undersigned@127.0.0.1:5432/undersigned")
 
 
@@ -43,3 +45,9 @@ def add_partner(prefix):
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"
     out = subprocess.run([ENV.bin, "partner", "add", name, "--json"], check=True, capture_output=True, text=True).stdout
     return json.loads(out)
+
+
+def counted(partner):
+    """A partner's signatures that tally has counted."""
+    return int(psql(f"SELECT count(*) FROM signatures s JOIN tally_counted t ON t.signature_id = s.id "
+                    f"WHERE s.partner = '{partner['user']}'")[0])

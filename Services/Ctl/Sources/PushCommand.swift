@@ -59,7 +59,7 @@ struct PushCommand: AsyncParsableCommand {
                                  window: max(concurrency, 1), publishTimeout: .seconds(120)),
             logger: Environment.logger)
         publisher.start()
-        let stats = LoadStats(total: pending.reduce(0) { $0 + $1.signatures.count })
+        let stats = LoadStats(total: pending.reduce(0) { $0 + $1.count })
         let progress = quiet ? nil : Task { await stats.showProgress() }
         let pacer = Pacer(rate: rate)
         let next = Cursor()
@@ -74,15 +74,15 @@ struct PushCommand: AsyncParsableCommand {
                             let index = next.take(1)
                             guard index < pending.count else { return }
                             let envelope = pending[index]
-                            try await pacer.wait(for: pending[..<index].reduce(0) { $0 + $1.signatures.count })
+                            try await pacer.wait(for: pending[..<index].reduce(0) { $0 + $1.count })
                             let start = ContinuousClock.now
                             try await publisher.publish(OutgoingMessage(
                                 exchange: exchange, routingKey: "\(partner).\(batchID)", body: envelope.body,
                                 properties: MessageProperties(
                                     messageID: batchID, userID: partner, type: Envelope.schema, appID: "undersigned-push",
                                     headers: ["x-first-row": .int(Int64(envelope.firstRow))])))
-                            stats.sent(latency: ContinuousClock.now - start, count: envelope.signatures.count)
-                            stats.acknowledged(count: envelope.signatures.count)
+                            stats.sent(latency: ContinuousClock.now - start, count: envelope.count)
+                            stats.acknowledged(count: envelope.count)
                             try state.confirmed(envelope.firstRow)
                         }
                     }
@@ -97,7 +97,7 @@ struct PushCommand: AsyncParsableCommand {
         progress?.cancel()
         await publisher.shutdown()
         let elapsed = LoadStats.seconds(ContinuousClock.now - started)
-        let sent = pending.reduce(0) { $0 + $1.signatures.count }
+        let sent = pending.reduce(0) { $0 + $1.count }
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         print(String(format: "push: confirmed=%d envelopes=%d elapsed=%.2fs rate=%.0f/s", sent, pending.count, elapsed, Double(sent) / max(elapsed, 0.001)))
 
@@ -149,36 +149,16 @@ struct PushFile {
     }
 }
 
-/// Envelopes of contiguous rows (an unreadable row ends an envelope, so that each envelope's rows are
-/// its first row plus the position).
+/// The file's envelopes, all planned before sending (push needs their ids for the receipts).
 struct PushPlan {
-    struct Planned: Sendable {
-        var id: UUID
-        var firstRow: Int
-        var signatures: [Signature]
-        var body: [UInt8]
-    }
-
-    var envelopes: [Planned] = []
+    var envelopes: [PartnerEnvelopeAssembler.Assembled] = []
 
     init(rows: [(row: Int, record: PartnerRecord)], partner: String, petition: String?, batchID: String, envelopeSize: Int, now: Date) {
-        var current: [Signature] = []
-        var firstRow = 0
-        var lastRow = 0
-        func close() {
-            guard !current.isEmpty else { return }
-            let id = Envelope.partnerEnvelopeID(partner: partner, batchID: batchID, firstRow: firstRow)
-            envelopes.append(Planned(id: id, firstRow: firstRow, signatures: current,
-                                     body: WireCodec.encode(Envelope(envelopeID: id, sentAt: now, signatures: current))))
-            current.removeAll()
-        }
+        var assembler = PartnerEnvelopeAssembler(partner: partner, petition: petition, batchID: batchID, size: envelopeSize, now: now)
         for (row, record) in rows {
-            if current.count == envelopeSize || (!current.isEmpty && row != lastRow + 1) { close() }
-            if current.isEmpty { firstRow = row }
-            current.append(record.signature(partner: partner, petition: petition, batchKey: batchID, row: row, now: now))
-            lastRow = row
+            if let closed = assembler.add(row: row, record) { envelopes.append(closed) }
         }
-        close()
+        if let last = assembler.close() { envelopes.append(last) }
     }
 }
 

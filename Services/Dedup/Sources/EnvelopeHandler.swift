@@ -106,6 +106,13 @@ struct EnvelopeHandler: BatchHandler {
                 return .failure(DeadLetter(delivery: delivery, code: "missing_user_id", reason: "partner messages must set the user_id property to the partner's login"))
             }
             partner = userID
+        } else if let named = delivery.properties.headers["x-partner"]?.stringValue {
+            // An HTTP batch, published by intake on behalf of the partner whose API key it checked. Only
+            // intake may write to signatures.submitted (partners may not), so the header can be trusted there.
+            guard let checked = try? PartnerCredentials.validateName(named) else {
+                return .failure(DeadLetter(delivery: delivery, code: "invalid_partner", reason: "x-partner is not a partner name"))
+            }
+            partner = checked
         }
         var rejected = envelope.rejected.map {
             RejectedRow(envelopeID: envelope.envelopeID, position: $0.index, problem: $0.problem, partner: partner)

@@ -35,6 +35,10 @@ public enum IntakeService {
         SignatureRoutes(
             directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, logger: logger
         ).add(to: router)
+        PartnerBatchRoutes(
+            pool: pool, publisher: publisher, exchange: names.submittedExchange, logger: logger,
+            maximumRows: configuration.partnerBatchMaximumRows, maximumBytes: configuration.partnerBatchMaximumBytes
+        ).add(to: router)
 
         return Application(
             router: router,

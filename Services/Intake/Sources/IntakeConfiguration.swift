@@ -18,6 +18,10 @@ public struct IntakeConfiguration: Sendable {
     /// `UNDERSIGNED_MAX_WAITING_ENVELOPES`: envelopes waiting for the broker before new requests get 503 at once,
     /// default 1000. Bounds memory under any overload.
     public var maximumWaitingEnvelopes: Int
+    /// `UNDERSIGNED_PARTNER_BATCH_MAX_ROWS`: most rows in one HTTP partner batch, default 100,000.
+    public var partnerBatchMaximumRows: Int = 100_000
+    /// `UNDERSIGNED_PARTNER_BATCH_MAX_MIB`: most bytes in one HTTP partner batch, default 64 MiB.
+    public var partnerBatchMaximumBytes: Int = 64 << 20
 
     public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8080, envelopeSize: Int = 500,
                 envelopeDelay: Duration = .milliseconds(2), publishWindow: Int = 256, publishTimeout: Duration = .seconds(10),
@@ -43,6 +47,8 @@ public struct IntakeConfiguration: Sendable {
             publishWindow: reader.int("UNDERSIGNED_PUBLISH_WINDOW", default: 256, in: 1...10_000),
             publishTimeout: reader.milliseconds("UNDERSIGNED_PUBLISH_TIMEOUT_MS", default: .seconds(10), in: 100...600_000),
             maximumWaitingEnvelopes: reader.int("UNDERSIGNED_MAX_WAITING_ENVELOPES", default: 1000, in: 1...1_000_000))
+        partnerBatchMaximumRows = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", default: 100_000, in: 1...10_000_000)
+        partnerBatchMaximumBytes = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", default: 64, in: 1...4096) << 20
         try reader.finish()
     }
 }
