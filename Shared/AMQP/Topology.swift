@@ -88,7 +88,7 @@ extension Topology {
         let exchanges = [
             Exchange(name: names.submittedExchange, type: "topic"),
             Exchange(name: names.partnersExchange, type: "topic"),
-            Exchange(name: names.partnerReceiptsExchange, type: "direct"),
+            Exchange(name: names.partnerReceiptsExchange, type: "topic"),
             Exchange(name: names.acceptedExchange, type: "topic"),
             Exchange(name: names.milestonesExchange, type: "topic"),
             Exchange(name: names.deadExchange, type: "direct"),

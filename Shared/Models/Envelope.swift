@@ -94,7 +94,15 @@ extension Signature {
     /// A signature from its JSON object in an envelope, before validation; names the first field whose
     /// presence or type is wrong.
     init(json: JSONValue) throws(ValidationProblem) {
-        guard case .object(let object) = json else { throw ValidationProblem(field: "signature", reason: "must be an object") }
+        guard case .object(var object) = json else { throw ValidationProblem(field: "signature", reason: "must be an object") }
+        if case .object? = object["person"] {
+            // The OSDI record-signature-helper shape: the person's fields, flattened.
+            let flat = try PartnerRecord(json: json).fields
+            let name = flat["name"] ?? [flat["given_name"], flat["family_name"]].compactMap { $0 }.joined(separator: " ")
+            for (key, value) in [("name", name), ("email", flat["email"]), ("country", flat["country"]), ("postal_code", flat["postal_code"])] {
+                if object[key] == nil, let value { object[key] = .string(value) }
+            }
+        }
         func string(_ key: String) throws(ValidationProblem) -> String {
             switch object[key] {
             case .string(let text)?: return text

@@ -36,6 +36,11 @@ public enum Partners {
             """).first.map(partner)
     }
 
+    /// Which of `names` are partners (active or not: what a disabled partner sent before is still taken).
+    public static func existing(_ names: Set<String>, on connection: PostgresConnection) throws -> Set<String> {
+        Set(try connection.query("SELECT name FROM partners WHERE name = ANY(\(Array(names))::text[])").map { try $0.decode(String.self, 0) })
+    }
+
     public static func list(on connection: PostgresConnection) throws -> [Partner] {
         try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners ORDER BY name").map(partner)
     }

@@ -5,6 +5,7 @@ import Metrics
 import Models
 import Postgres
 import ServiceSupport
+import Store
 
 /// Handles `Envelope` messages: decodes and validates each signature, derives signer keys, writes the
 /// batch in one transaction, publishes `SignaturesAccepted` (new signatures and redeliveries) with
@@ -40,8 +41,14 @@ struct EnvelopeHandler: BatchHandler {
         var rows: [SignatureRow] = []
         var rejected: [RejectedRow] = []
         var partnerEnvelopes: [PartnerEnvelope] = []
+        // Partners named only by their routing key (tools that cannot set user_id) must exist.
+        let named = Set(deliveries.compactMap { delivery -> String? in
+            guard delivery.exchange == names.partnersExchange, delivery.properties.userID?.isEmpty ?? true else { return nil }
+            return Self.routingKeyPartner(delivery.routingKey)
+        })
+        let knownPartners = named.isEmpty ? [] : try await pool.withConnection { connection in try Partners.existing(named, on: connection) }
         for delivery in deliveries {
-            switch read(delivery) {
+            switch read(delivery, knownPartners: knownPartners) {
             case .success(let envelope):
                 rows += envelope.rows
                 rejected += envelope.rejected
@@ -92,7 +99,19 @@ struct EnvelopeHandler: BatchHandler {
     }
 
     /// The rows of one envelope and the signatures it could not take, or why the whole message cannot be taken.
-    private func read(_ delivery: Delivery) -> Result<(rows: [SignatureRow], rejected: [RejectedRow], partner: PartnerEnvelope?), DeadLetter> {
+    /// `x-first-row` as a number, or as text (amqp-publish sends header values as text).
+    static func firstRow(_ value: FieldValue?) -> Int64 {
+        value?.intValue ?? value?.stringValue.flatMap { Int64($0.trimmingWhitespace()) } ?? 0
+    }
+
+    /// The partner a routing key names: its first dot-separated part.
+    static func routingKeyPartner(_ routingKey: String) -> String? {
+        routingKey.split(separator: ".", maxSplits: 1).first.flatMap { try? PartnerCredentials.validateName(String($0)) }
+    }
+
+    private func read(
+        _ delivery: Delivery, knownPartners: Set<String>
+    ) -> Result<(rows: [SignatureRow], rejected: [RejectedRow], partner: PartnerEnvelope?), DeadLetter> {
         let envelope: Envelope
         switch WireCodec.decode(Envelope.self, from: delivery.body) {
         case .success(let decoded): envelope = decoded
@@ -101,11 +120,19 @@ struct EnvelopeHandler: BatchHandler {
         }
         var partner: String?
         if delivery.exchange == names.partnersExchange {
-            // RabbitMQ refuses a user_id that is not the publishing connection's login, so it is provenance we can trust.
-            guard let userID = delivery.properties.userID, !userID.isEmpty else {
+            // Provenance the broker checked: RabbitMQ refuses a user_id that is not the connection's login, and
+            // a partner's topic permission only lets it use routing keys that start with its login.
+            let keyPartner = Self.routingKeyPartner(delivery.routingKey)
+            if let userID = delivery.properties.userID, !userID.isEmpty {
+                guard keyPartner == userID else {
+                    return .failure(DeadLetter(delivery: delivery, code: "partner_mismatch", reason: "the routing key must start with the user_id (\(userID).…)"))
+                }
+                partner = userID
+            } else if let keyPartner, knownPartners.contains(keyPartner) {
+                partner = keyPartner  // a tool that cannot set user_id (amqp-publish)
+            } else {
                 return .failure(DeadLetter(delivery: delivery, code: "missing_user_id", reason: "partner messages must set the user_id property to the partner's login"))
             }
-            partner = userID
         } else if let named = delivery.properties.headers["x-partner"]?.stringValue {
             // An HTTP batch, published by intake on behalf of the partner whose API key it checked. Only
             // intake may write to signatures.submitted (partners may not), so the header can be trusted there.
@@ -143,7 +170,7 @@ struct EnvelopeHandler: BatchHandler {
         let receipt = partner.map { partner in
             PartnerEnvelope(
                 envelopeID: envelope.envelopeID, partner: partner, batchID: delivery.properties.messageID ?? envelope.envelopeID.uuidString.lowercased(),
-                firstRow: Int(max(0, min(delivery.properties.headers["x-first-row"]?.intValue ?? 0, 1_000_000_000))),
+                firstRow: Int(max(0, min(Self.firstRow(delivery.properties.headers["x-first-row"]), 1_000_000_000))),
                 total: envelope.signatures.count + envelope.rejected.count)
         }
         return .success((rows, rejected, receipt))
