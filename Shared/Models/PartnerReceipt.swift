@@ -100,6 +100,8 @@ public struct PartnerReceipt: WireMessage, Equatable {
             if case .string(let text)? = row["reason"] { reason = text }
             rows.append(Row(row: at, status: status, field: field, reason: reason))
         }
-        return .success(PartnerReceipt(partner: partner, batchID: batchID, envelopeID: envelopeID, rows: rows))
+        var receipt = PartnerReceipt(partner: partner, batchID: batchID, envelopeID: envelopeID, rows: rows)
+        if case .bool(let complete)? = object["complete"] { receipt.complete = complete }
+        return .success(receipt)
     }
 }

@@ -81,10 +81,11 @@ struct PartnerBatchTests {
 
     @Test("a receipt reads back as written, and carries no personal data")
     func receiptRoundTrip() throws {
-        let receipt = PartnerReceipt(partner: "acme", batchID: "b-1", envelopeID: UUID.random(), rows: [
+        var receipt = PartnerReceipt(partner: "acme", batchID: "b-1", envelopeID: UUID.random(), rows: [
             .init(row: 3, status: .invalid, field: "email", reason: "must be an address like name@example.org"),
             .init(row: 1, status: .accepted), .init(row: 2, status: .duplicate),
         ])
+        receipt.complete = true
         let decoded = try PartnerReceipt.decode(wire: receipt.wireBytes()).get()
         #expect(decoded == receipt)
         #expect(decoded.rows.map(\.row) == [1, 2, 3])

@@ -185,3 +185,22 @@ def test_push_interrupted_and_run_again_counts_every_signature_once(tmp_path):
     assert stored == [f"{distinct}|{distinct}"]
     summary = [line for line in second.stdout.splitlines() if line.startswith("push: receipts=")][0]
     assert "invalid=" in summary and "duplicate=" in summary
+
+
+def test_push_over_http_twice_counts_once_and_reports_every_row(tmp_path):
+    partner = add_partner("httppush")
+    tag = uuid.uuid4().hex[:8]
+    csv = tmp_path / "export.csv"
+    distinct = write_csv(csv, tag, rows=1500)
+    env = dict(os.environ, UNDERSIGNED_PARTNER_API_KEY=partner["api_key"])
+    command = [ENV.bin, "push", str(csv), "--partner", partner["user"], "--petition", ENV.petition, "--http",
+               "--url", ENV.intake, "--quiet"]
+    for _ in range(2):
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr + run.stdout
+    summary = [line for line in run.stdout.splitlines() if line.startswith("push: receipts=")][0]
+    numbers = dict(part.split("=") for part in summary.split()[1:])
+    assert numbers["receipts"] == "1/1"
+    assert int(numbers["accepted"]) + int(numbers["duplicate"]) + int(numbers["invalid"]) == 1500
+    assert int(numbers["accepted"]) == distinct
+    assert eventually(lambda: counted(partner) == distinct)

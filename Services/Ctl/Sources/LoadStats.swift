@@ -13,11 +13,14 @@ final class LoadStats: Sendable {
     }
 
     let total: Int
+    /// What is counted, as the progress bar says it: "acknowledged", "bytes sent".
+    let unit: String
     private let state = Mutex(State())
     private let started = ContinuousClock.now
 
-    init(total: Int) {
+    init(total: Int, unit: String = "acknowledged") {
         self.total = total
+        self.unit = unit
     }
 
     func sent(latency: Duration?, count: Int = 1) {
@@ -53,7 +56,7 @@ final class LoadStats: Sendable {
             let done = min(1.0, Double(acknowledged) / Double(max(total, 1)))
             let width = 30
             let bar = String(repeating: "█", count: Int(done * Double(width))) + String(repeating: "·", count: width - Int(done * Double(width)))
-            let line = String(format: "\r[%@] %3.0f%%  %d/%d acknowledged  %.0f/s  errors %d  %.1fs ", bar, done * 100, acknowledged, total, Double(acknowledged) / elapsed, errors, elapsed)
+            let line = String(format: "\r[%@] %3.0f%%  %d/%d %@  %.0f/s  errors %d  %.1fs ", bar, done * 100, acknowledged, total, unit, Double(acknowledged) / elapsed, errors, elapsed)
             FileHandle.standardError.write(Data(line.utf8))
             try? await Task.sleep(for: .milliseconds(500))
         }

@@ -1,8 +1,10 @@
 import AMQP
 import ArgumentParser
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import Models
+import NIOCore
 import ServiceSupport
 import Synchronization
 
@@ -15,7 +17,7 @@ struct PushCommand: AsyncParsableCommand {
         abstract: "Push a partner's CSV or NDJSON file of signatures over AMQP, with confirms and receipts.",
         discussion: """
             Credentials come from the environment: UNDERSIGNED_PARTNER_AMQP_URL (amqp://NAME:PASSWORD@host:port/vhost, \
-            as `undersigned partner add` printed it). The batch id is derived from the file's content and each envelope's \
+            as `undersigned partner add` printed it), or UNDERSIGNED_PARTNER_API_KEY with --http. The batch id is derived from the file's content and each envelope's \
             id from its first row, so running push again after an interruption sends only what was not confirmed \
             (FILE.push-state remembers it), and even a resend is counted once.
             """)
@@ -28,6 +30,8 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "Rows per second at most; 0 sends as fast as the broker confirms.") var rate = 0.0
     @Option(help: "Seconds to wait for the receipts after the last confirm; 0 skips them.") var receiptTimeout = 60
     @Option(help: "The partner's receipt queue (default partner.NAME.receipts).") var receiptQueue: String?
+    @Flag(help: "Upload the file as one HTTP batch (POST /v1/partners/batches) instead of AMQP envelopes.") var http = false
+    @Option(help: "Intake's base URL, for --http.") var url = "http://127.0.0.1:8080"
     @Flag(help: "No progress bar.") var quiet = false
 
     func validate() throws {
@@ -37,14 +41,15 @@ struct PushCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        let batchID = "file-" + SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        if http { return try await upload(bytes, batchID: batchID) }
         let reader = ConfigurationReader()
         let url = reader.string("UNDERSIGNED_PARTNER_AMQP_URL", default: "")
         try reader.finish()
         guard !url.isEmpty else { throw ValidationError("set UNDERSIGNED_PARTNER_AMQP_URL to the AMQP URL `undersigned partner add` printed") }
         let connection = try AMQPConfiguration(url: url, connectionName: "undersigned-push-\(partner)")
 
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        let batchID = "file-" + SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
         let parsed = try PushFile.read(bytes, name: file)
         let plan = PushPlan(rows: parsed.rows, partner: partner, petition: petition, batchID: batchID, envelopeSize: envelope, now: Date())
         let state = PushState(path: file + ".push-state", batchID: batchID)
@@ -92,7 +97,7 @@ struct PushCommand: AsyncParsableCommand {
         } catch {
             progress?.cancel()
             await publisher.shutdown()
-            throw ValidationError("push stopped: \(error). Run the same command again to send the rest (confirmed envelopes are not sent twice).")
+            throw CommandFailure("push stopped: \(error). Run the same command again to send the rest (confirmed envelopes are not sent twice).")
         }
         progress?.cancel()
         await publisher.shutdown()
@@ -105,8 +110,79 @@ struct PushCommand: AsyncParsableCommand {
         let receipts = await ReceiptCollector.collect(
             connection: connection, queue: receiptQueue ?? TopologyNames().partnerReceiptsQueue(partner), batchID: batchID,
             envelopes: Set(plan.envelopes.map(\.id)), timeout: .seconds(receiptTimeout))
-        PushSummary(receipts: receipts, malformed: parsed.malformed, envelopes: plan.envelopes.count).print()
+        PushSummary(rows: receipts.values.flatMap(\.rows), malformed: parsed.malformed,
+                    missing: plan.envelopes.count - receipts.count).print(envelopes: plan.envelopes.count)
     }
+
+    /// `--http`: the whole file as one batch, streamed, then the batch's receipt. Sending the same file
+    /// again is safe: the batch id comes from its content.
+    private func upload(_ bytes: [UInt8], batchID: String) async throws {
+        let reader = ConfigurationReader()
+        let key = reader.string("UNDERSIGNED_PARTNER_API_KEY", default: "")
+        try reader.finish()
+        guard !key.isEmpty else { throw ValidationError("set UNDERSIGNED_PARTNER_API_KEY to the API key `undersigned partner add` printed") }
+        let first = bytes.first { ![0x20, 0x0A, 0x0D, 0x09, 0xEF, 0xBB, 0xBF].contains($0) }
+        let contentType = first == UInt8(ascii: "{") ? "application/x-ndjson" : first == UInt8(ascii: "[") ? "application/json" : "text/csv"
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "batch_id", value: batchID)] + (petition.map { [URLQueryItem(name: "petition", value: $0)] } ?? [])
+        var request = HTTPClientRequest(url: url + "/v1/partners/batches" + (query.string ?? ""))
+        request.method = .POST
+        request.headers.add(name: "authorization", value: "Bearer \(key)")
+        request.headers.add(name: "content-type", value: contentType)
+        let stats = LoadStats(total: bytes.count, unit: "bytes sent")
+        let chunks = stride(from: 0, to: bytes.count, by: 1 << 18).map { ByteBuffer(bytes: bytes[$0..<min($0 + (1 << 18), bytes.count)]) }
+        request.body = .stream(Chunks(chunks: chunks, stats: stats), length: .known(Int64(bytes.count)))
+        print("push: \(file) (\(bytes.count) bytes) as HTTP batch \(batchID)")
+        let progress = quiet ? nil : Task { await stats.showProgress() }
+        let response = try await HTTPClient.shared.execute(request, timeout: .minutes(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        progress?.cancel()
+        if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+        let answer = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+        switch response.status.code {
+        case 202: print("push: taken: \(answer["rows"] ?? 0) rows in \(answer["envelopes"] ?? 0) envelopes")
+        case 422: print("push: taken, but \((answer["detail"] as? String) ?? "some rows are not valid")")
+        default:
+            throw CommandFailure("push: \(response.status.code) \((answer["detail"] as? String) ?? String(buffer: body))")
+        }
+        guard receiptTimeout > 0 else { return }
+        var receiptRequest = HTTPClientRequest(url: url + "/v1/partners/batches/" + batchID)
+        receiptRequest.headers.add(name: "authorization", value: "Bearer \(key)")
+        let deadline = ContinuousClock.now + .seconds(receiptTimeout)
+        var receipt: PartnerReceipt?
+        while ContinuousClock.now < deadline {
+            let reply = try await HTTPClient.shared.execute(receiptRequest, timeout: .seconds(30))
+            let bytes = try await reply.body.collect(upTo: 64 << 20)
+            if reply.status.code == 200, case .success(let read) = PartnerReceipt.decode(wire: Array(buffer: bytes)) {
+                receipt = read
+                if read.complete == true { break }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        PushSummary(rows: receipt?.rows ?? [], malformed: [], missing: receipt?.complete == true ? 0 : 1).print(envelopes: 1)
+    }
+}
+
+/// The upload's chunks, counted as the client takes them.
+struct Chunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let chunks: [ByteBuffer]
+    let stats: LoadStats
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var index = 0
+        let chunks: [ByteBuffer]
+        let stats: LoadStats
+
+        mutating func next() async -> ByteBuffer? {
+            guard index < chunks.count else { return nil }
+            defer { index += 1 }
+            stats.acknowledged(count: chunks[index].readableBytes)
+            return chunks[index]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: chunks, stats: stats) }
 }
 
 /// The rows of a partner file, with the rows that could not be read at all.
@@ -223,14 +299,15 @@ enum ReceiptCollector {
 }
 
 struct PushSummary {
-    let receipts: [UUID: PartnerReceipt]
+    let rows: [PartnerReceipt.Row]
     let malformed: [(row: Int, reason: String)]
-    let envelopes: Int
+    /// Envelopes (or, for an HTTP batch, 1 while it is incomplete) without a receipt yet.
+    let missing: Int
 
-    func print() {
-        let rows = receipts.values.flatMap(\.rows).sorted { $0.row < $1.row }
+    func print(envelopes: Int) {
+        let rows = rows.sorted { $0.row < $1.row }
         let count = { (status: PartnerReceipt.Status) in rows.filter { $0.status == status }.count }
-        Swift.print("push: receipts=\(receipts.count)/\(envelopes) accepted=\(count(.accepted)) duplicate=\(count(.duplicate)) "
+        Swift.print("push: receipts=\(envelopes - missing)/\(envelopes) accepted=\(count(.accepted)) duplicate=\(count(.duplicate)) "
                     + "invalid=\(count(.invalid)) unreadable=\(malformed.count)")
         let problems = rows.filter { $0.status == .invalid }.map { (row: $0.row, reason: "\($0.field ?? "row"): \($0.reason ?? "invalid")") }
             + malformed
@@ -238,9 +315,18 @@ struct PushSummary {
             Swift.print("  row \(problem.row): \(problem.reason)")
         }
         if problems.count > 10 { Swift.print("  … and \(problems.count - 10) more") }
-        if receipts.count < envelopes {
-            Swift.print("  \(envelopes - receipts.count) envelopes have no receipt yet (receipts of an earlier run were read then);"
+        if missing > 0 {
+            Swift.print("  \(missing) without a receipt yet (receipts of an earlier run were read then);"
                         + " the batch's receipt: GET /v1/partners/batches/{batch id}")
         }
+    }
+}
+
+/// A command that failed at run time (not a usage mistake): printed without the usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

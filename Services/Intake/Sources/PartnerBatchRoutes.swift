@@ -88,7 +88,7 @@ struct PartnerBatchRoutes {
                 case .record(let row, let record):
                     rows += 1
                     guard rows <= maximumRows else {
-                        throw Problem(.contentTooLarge, title: "Batch too large", detail: "a batch is at most \(maximumRows) rows; rows after \(row - 1) were not taken; split the file")
+                        throw Problem(.contentTooLarge, title: "Batch too large", detail: "a batch is at most \(maximumRows) rows; row \(row) and those after it were not taken; split the file")
                     }
                     let signature = record.signature(partner: partner.name, petition: petition, batchKey: batchID, row: row, now: assembler.now)
                     do { _ = try signature.validated() } catch { problems.append((row, error.field, error.reason)) }
