@@ -71,6 +71,9 @@ public final class AMQPConsumer: Sendable {
 
     private struct Shared {
         var settlements: [(DeliveryBatch, Settlement)] = []
+        /// Queues to consume besides the configured one, with what to declare for them (kept for reconnects).
+        var extra: [String: Topology] = [:]
+        var extraVersion = 0
         var connected = false
         var stopping = false
         var started = false
@@ -81,7 +84,10 @@ public final class AMQPConsumer: Sendable {
     /// Owned by the I/O thread alone.
     private final class IOState: @unchecked Sendable {
         var connection: AMQPConnection?
-        var consumerTag: String?
+        var consumerTags: [String] = []
+        /// The extra queues consumed on the current connection.
+        var consumedExtra: Set<String> = []
+        var consumedExtraVersion = 0
         var generation = 0
         var buffer = Deque<Delivery>()
         var firstBufferedAt = ContinuousClock.now
@@ -108,6 +114,19 @@ public final class AMQPConsumer: Sendable {
         let thread = Thread { [self] in run() }
         thread.name = "amqp-consumer"
         thread.start()
+    }
+
+    /// Also consumes `queue` on the same channel (its deliveries join the same batches), declaring
+    /// `topology` first, now and after every reconnect. Idempotent. Dedup uses it for partners' queues,
+    /// which appear while it runs.
+    public func consume(also queue: String, declaring topology: Topology) {
+        let added = shared.withLock { state in
+            guard state.extra[queue] == nil else { return false }
+            state.extra[queue] = topology
+            state.extraVersion += 1
+            return true
+        }
+        if added { wakeup.signal() }
     }
 
     /// Acknowledges (or requeues) every message of `batch`.
@@ -163,12 +182,11 @@ public final class AMQPConsumer: Sendable {
                 continue
             }
             do {
+                if !stopping { try consumeExtraQueues(on: connection) }
                 try apply(settlements, on: connection)
                 if stopping {
-                    if let tag = io.consumerTag {
-                        io.consumerTag = nil
-                        try connection.cancel(consumerTag: tag)
-                    }
+                    for tag in io.consumerTags { try connection.cancel(consumerTag: tag) }
+                    io.consumerTags.removeAll()
                     if io.outstanding == nil { break }
                 }
                 try cycle(connection, stopping: stopping, drainDeadline: drainDeadline)
@@ -193,7 +211,9 @@ public final class AMQPConsumer: Sendable {
             let connection = try AMQPConnection(configuration: configuration.connection)
             try connection.declare(configuration.topology)
             try connection.qos(prefetch: configuration.prefetch)
-            io.consumerTag = try connection.consume(queue: configuration.queue)
+            io.consumerTags = [try connection.consume(queue: configuration.queue)]
+            io.consumedExtra = []
+            io.consumedExtraVersion = -1
             io.connection = connection
             io.generation += 1
             if io.generation > 1 { reconnects.increment() }
@@ -222,6 +242,18 @@ public final class AMQPConsumer: Sendable {
             }
             io.outstanding = nil
         }
+    }
+
+    /// Declares and consumes the extra queues not yet consumed on this connection.
+    private func consumeExtraQueues(on connection: AMQPConnection) throws {
+        guard let extra = shared.withLock({ $0.extraVersion == io.consumedExtraVersion ? nil : ($0.extra, $0.extraVersion) }) else { return }
+        for (queue, topology) in extra.0.sorted(by: { $0.key < $1.key }) where !io.consumedExtra.contains(queue) {
+            try connection.declare(topology)
+            io.consumerTags.append(try connection.consume(queue: queue))
+            io.consumedExtra.insert(queue)
+            logger.info("consuming another queue", metadata: ["queue": "\(queue)"])
+        }
+        io.consumedExtraVersion = extra.1
     }
 
     /// How many buffered deliveries make the next batch, or nil while it should wait for more.
@@ -278,7 +310,9 @@ public final class AMQPConsumer: Sendable {
         logger.warning("consumer lost its connection", metadata: ["queue": "\(configuration.queue)", "error": "\(error)"])
         if (error as? AMQPError)?.code == .channelClosed { connection.close() } else { connection.abandon() }
         io.connection = nil
-        io.consumerTag = nil
+        io.consumerTags.removeAll()
+        io.consumedExtra = []
+        io.consumedExtraVersion = -1
         io.buffer.removeAll()
         io.outstanding = nil  // the broker requeues it; a late settle carries an old generation
         shared.withLock { $0.connected = false }

@@ -53,11 +53,15 @@ public struct TopologyNames: Sendable, Equatable {
 
     /// Intake publishes envelopes here.
     public var submittedExchange: String { prefix + "signatures.submitted" }
-    /// Partners publish envelopes here, routing key `<partner>.<anything>`.
+    /// Partners publish envelopes here, routing key `<partner>` or `<partner>.<anything>`; each partner's
+    /// own queue takes its keys (see `Topology.partnerSubmissions`).
     public var partnersExchange: String { prefix + "partners.submitted" }
     /// Dedup publishes each partner envelope's `PartnerReceipt` here, routing key = the partner's login;
     /// each partner's receipt queue (made by `undersigned partner add`) is bound with its name.
     public var partnerReceiptsExchange: String { prefix + "partners.receipts" }
+    /// A partner's envelopes wait here for dedup; its length limit (a policy set by `undersigned partner
+    /// add --max-backlog`) with `reject-publish` makes the broker nack a partner that is too far ahead.
+    public func partnerSubmittedQueue(_ partner: String) -> String { prefix + "partner.\(partner).submitted" }
     /// A partner's own receipt queue; only that partner may read it.
     public func partnerReceiptsQueue(_ partner: String) -> String { prefix + "partner.\(partner).receipts" }
     /// Dedup publishes `SignaturesAccepted` here.
@@ -108,10 +112,28 @@ extension Topology {
         }
         bindings += [
             Binding(queue: names.dedupQueue, exchange: names.submittedExchange, routingKey: "#"),
-            Binding(queue: names.dedupQueue, exchange: names.partnersExchange, routingKey: "#"),
             Binding(queue: names.tallyQueue, exchange: names.acceptedExchange, routingKey: "#"),
             Binding(queue: names.deliveryMilestonesQueue, exchange: names.milestonesExchange, routingKey: "#"),
         ]
         return Topology(exchanges: exchanges, queues: queues, bindings: bindings)
+    }
+
+    /// One partner's submission queue, bound to its routing keys. Declared by `undersigned partner add`
+    /// and by dedup before it consumes it (the same arguments, so either may come first). Its dead letters
+    /// join dedup's (`dedup.submitted.dead`).
+    public static func partnerSubmissions(_ names: TopologyNames, partner: String) -> Topology {
+        let queue = names.partnerSubmittedQueue(partner)
+        return Topology(
+            exchanges: [Exchange(name: names.partnersExchange, type: "topic"), Exchange(name: names.deadExchange, type: "direct")],
+            queues: [Queue(name: queue, arguments: [
+                "x-queue-type": .string("quorum"),
+                "x-dead-letter-exchange": .string(names.deadExchange),
+                "x-dead-letter-routing-key": .string(names.dedupQueue),
+                "x-delivery-limit": .int(deliveryLimit),
+            ])],
+            bindings: [
+                Binding(queue: queue, exchange: names.partnersExchange, routingKey: partner),
+                Binding(queue: queue, exchange: names.partnersExchange, routingKey: partner + ".#"),
+            ])
     }
 }

@@ -9,6 +9,8 @@ public struct Partner: Sendable, Equatable {
     public var name: String
     public var status: Status
     public var maxConnections: Int
+    /// Envelopes waiting in the partner's queue before the broker nacks (`reject-publish`).
+    public var maxBacklog: Int
     public var receiptURL: String?
     public var createdAt: Date
     public var rotatedAt: Date?
@@ -17,21 +19,23 @@ public struct Partner: Sendable, Equatable {
 /// Queries on `partners` and their receipts.
 public enum Partners {
 
-    public static func create(name: String, apiKey: String, maxConnections: Int, receiptURL: String?, on connection: PostgresConnection) throws {
+    public static func create(
+        name: String, apiKey: String, maxConnections: Int, maxBacklog: Int, receiptURL: String?, on connection: PostgresConnection
+    ) throws {
         try connection.query("""
-            INSERT INTO partners (name, api_key_hash, max_connections, receipt_url)
-            VALUES (\(name), \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), \(maxConnections), \(receiptURL))
+            INSERT INTO partners (name, api_key_hash, max_connections, max_backlog, receipt_url)
+            VALUES (\(name), \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), \(maxConnections), \(maxBacklog), \(receiptURL))
             """)
     }
 
     public static func find(name: String, on connection: PostgresConnection) throws -> Partner? {
-        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners WHERE name = \(name)").first.map(partner)
+        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners WHERE name = \(name)").first.map(partner)
     }
 
     /// The active partner whose API key this is.
     public static func find(apiKey: String, on connection: PostgresConnection) throws -> Partner? {
         try connection.query("""
-            SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners
+            SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners
             WHERE api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))) AND status = 'active'
             """).first.map(partner)
     }
@@ -42,7 +46,7 @@ public enum Partners {
     }
 
     public static func list(on connection: PostgresConnection) throws -> [Partner] {
-        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at FROM partners ORDER BY name").map(partner)
+        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners ORDER BY name").map(partner)
     }
 
     public static func rotate(name: String, apiKey: String, on connection: PostgresConnection) throws {
@@ -121,7 +125,7 @@ public enum Partners {
     private static func partner(_ row: PostgresRow) throws -> Partner {
         Partner(
             name: try row.decode(String.self, 0), status: Partner.Status(rawValue: try row.decode(String.self, 1)) ?? .disabled,
-            maxConnections: try row.decode(Int.self, 2), receiptURL: try row.decodeIfPresent(String.self, 3),
-            createdAt: try row.decode(Date.self, 4), rotatedAt: try row.decodeIfPresent(Date.self, 5))
+            maxConnections: try row.decode(Int.self, 2), maxBacklog: try row.decode(Int.self, 6),
+            receiptURL: try row.decodeIfPresent(String.self, 3), createdAt: try row.decode(Date.self, 4), rotatedAt: try row.decodeIfPresent(Date.self, 5))
     }
 }

@@ -143,5 +143,10 @@ public enum Schema {
             -- batch's receipt: [{"row": 7, "reason": "…"}, …].
             ALTER TABLE partner_batches ADD COLUMN malformed_rows jsonb NOT NULL DEFAULT '[]';
             """),
+        Migration(version: 6, name: "partner backlog limit", sql: """
+            -- Most envelopes a partner's queue holds before the broker nacks its publishes (a RabbitMQ policy
+            -- set by `undersigned partner add`; kept here so that `rotate` can set it again).
+            ALTER TABLE partners ADD COLUMN max_backlog integer NOT NULL DEFAULT 2000 CHECK (max_backlog > 0);
+            """),
     ])
 }

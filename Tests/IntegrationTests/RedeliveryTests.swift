@@ -120,8 +120,13 @@ struct RedeliveryTests {
         rows[7]["country"] = "QQ"
         mixed["signatures"] = rows
         try await publisher.publish(Self.message(names, Array(try JSONSerialization.data(withJSONObject: mixed))))
-        // A partner envelope without user_id has no trusted provenance.
-        try await publisher.publish(OutgoingMessage(exchange: names.partnersExchange, routingKey: "acme.batch", body: WireCodec.encode(Self.envelope(5, start: 500))))
+        // A partner envelope whose user_id (here the test's own login) is not the partner its routing key
+        // names has no trusted provenance. Dedup consumes the partner's queue once the partner exists.
+        try Partners.create(name: "acme", apiKey: PartnerCredentials.newAPIKey(), maxConnections: 5, maxBacklog: 100, receiptURL: nil, on: connection)
+        try AMQPAdmin(configuration: TestEnvironment.amqp("admin")).declare(.partnerSubmissions(names, partner: "acme"))
+        try await publisher.publish(OutgoingMessage(
+            exchange: names.partnersExchange, routingKey: "acme.batch", body: WireCodec.encode(Self.envelope(5, start: 500)),
+            properties: MessageProperties(userID: TestEnvironment.amqp().user)))
 
         #expect(try await TestEnvironment.eventually { try await suite.total() == 8 })
         let dead = AMQPConsumer(
@@ -136,7 +141,7 @@ struct RedeliveryTests {
         }
         await dead.stop()
         let codes = letters.map { $0.properties.headers[DeadLetter.Header.code]?.stringValue }
-        #expect(codes.sorted { ($0 ?? "") < ($1 ?? "") } == ["missing_user_id", "not_json", "unsupported_version"])
+        #expect(codes.sorted { ($0 ?? "") < ($1 ?? "") } == ["not_json", "partner_mismatch", "unsupported_version"])
         for letter in letters {
             #expect(letter.properties.headers[DeadLetter.Header.service]?.stringValue == "dedup")
             #expect(letter.properties.headers[DeadLetter.Header.queue]?.stringValue == names.dedupQueue)

@@ -47,8 +47,10 @@ final class RunningSuite: Sendable {
             configuration: IntakeConfiguration(common: common("intake", 0), host: "127.0.0.1", port: 0),
             logger: logger, onServerRunning: { await ports.set("intake", $0) }))
         for index in 0..<dedupInstances {
+            var dedup = DedupConfiguration(common: common("dedup", index), signerSecret: TestEnvironment.signerSecret, opsPort: 0)
+            dedup.partnerRefresh = .milliseconds(200)
             services.append(try DedupService.build(
-                configuration: DedupConfiguration(common: common("dedup", index), signerSecret: TestEnvironment.signerSecret, opsPort: 0),
+                configuration: dedup,
                 logger: logger, onServerRunning: { await ports.set("dedup-\(index)", $0) }))
         }
         for index in 0..<tallyInstances {

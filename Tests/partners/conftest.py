@@ -12,6 +12,7 @@ class Env:
     petition = os.environ.get("UNDERSIGNED_TEST_PETITION", "digital-peace-now")
     intake = os.environ.get("UNDERSIGNED_TEST_INTAKE_URL", "http://127.0.0.1:8080")
     tally = os.environ.get("UNDERSIGNED_TEST_TALLY_URL", "http://127.0.0.1:8081")
+    local = os.environ.get("UNDERSIGNED_LOCAL", ".local")
     batch_max_rows = os.environ.get("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", "100000")
     batch_max_mib = os.environ.get("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", "64")
     database = os.environ.get("UNDERSIGNED_DATABASE_URL", "postgresql://undersigned@127.0.0.1:5432/undersigned")

@@ -204,3 +204,39 @@ def test_push_over_http_twice_counts_once_and_reports_every_row(tmp_path):
     assert int(numbers["accepted"]) + int(numbers["duplicate"]) + int(numbers["invalid"]) == 1500
     assert int(numbers["accepted"]) == distinct
     assert eventually(lambda: counted(partner) == distinct)
+
+
+def test_a_partner_over_its_backlog_gets_a_nack_and_nothing_confirmed_is_lost():
+    import glob
+    import signal
+    from pika.exceptions import NackError
+
+    out = subprocess.run([ENV.bin, "partner", "add", f"slow-{uuid.uuid4().hex[:6]}", "--max-backlog", "3", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    partner = json.loads(out)
+    # Dedup falls behind: frozen, it takes nothing more than its prefetch.
+    pids = [int(open(path).read()) for path in glob.glob(os.path.join(ENV.local, "run", "dedup-*.pid"))]
+    assert pids, "no dedup process found"
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    confirmed, nacked = 0, False
+    tag = uuid.uuid4().hex[:8]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for i in range(300):
+            body = envelope([signature(f"backlog{i}.{tag}@example.org")])
+            try:
+                channel.basic_publish(partner["exchange"], f"{partner['user']}.b", body, properties(partner, "backlog"))
+                confirmed += 1
+            except NackError:
+                nacked = True
+                break
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        connection.close()
+    assert nacked, f"{confirmed} envelopes were confirmed and none nacked"
+    # What was confirmed is counted once dedup catches up; what was nacked was never taken.
+    assert eventually(lambda: counted(partner) == confirmed), f"counted {counted(partner)}, confirmed {confirmed}"

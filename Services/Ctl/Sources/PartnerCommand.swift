@@ -18,12 +18,14 @@ struct PartnerCommand: AsyncParsableCommand {
 
         @Argument(help: "Partner name: its RabbitMQ login and routing-key prefix (2-32 of a-z, 0-9, -).") var name: String
         @Option(help: "Most AMQP connections the partner may open at once.") var maxConnections = 5
+        @Option(help: "Most envelopes waiting in the partner's queue; beyond, the broker nacks its publishes.") var maxBacklog = 2000
         @Option(help: "URL for signed receipt webhooks (optional).") var receiptURL: String?
         @Flag(help: "Print the credentials as JSON.") var json = false
 
         func validate() throws {
             do { _ = try PartnerCredentials.validateName(name) } catch { throw ValidationError("name \(error.reason)") }
             guard (1...1000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000") }
+            guard (1...10_000_000).contains(maxBacklog) else { throw ValidationError("--max-backlog must be 1 to 10,000,000") }
         }
 
         func run() async throws {
@@ -33,8 +35,11 @@ struct PartnerCommand: AsyncParsableCommand {
                 throw ValidationError("partner \(name) exists; `undersigned partner rotate \(name)` makes new credentials")
             }
             let credentials = Credentials(name: name)
-            try await PartnerAccounts(environment: environment).grant(name, password: credentials.password, maxConnections: maxConnections)
-            try Partners.create(name: name, apiKey: credentials.apiKey, maxConnections: maxConnections, receiptURL: receiptURL, on: database)
+            try await PartnerAccounts(environment: environment).grant(
+                name, password: credentials.password, maxConnections: maxConnections, maxBacklog: maxBacklog)
+            try Partners.create(
+                name: name, apiKey: credentials.apiKey, maxConnections: maxConnections, maxBacklog: maxBacklog, receiptURL: receiptURL,
+                on: database)
             credentials.print(environment: environment, json: json, verb: "added")
         }
     }
@@ -69,7 +74,7 @@ struct PartnerCommand: AsyncParsableCommand {
             guard let partner = try Partners.find(name: name, on: database) else { throw ValidationError("no partner \(name)") }
             let credentials = Credentials(name: name)
             let accounts = try PartnerAccounts(environment: environment)
-            try await accounts.grant(name, password: credentials.password, maxConnections: partner.maxConnections)
+            try await accounts.grant(name, password: credentials.password, maxConnections: partner.maxConnections, maxBacklog: partner.maxBacklog)
             _ = try await accounts.management.closeConnections(of: name)
             try Partners.rotate(name: name, apiKey: credentials.apiKey, on: database)
             credentials.print(environment: environment, json: json, verb: "rotated")
@@ -119,6 +124,7 @@ struct PartnerCommand: AsyncParsableCommand {
                   AMQP URL:      \(url)
                   publish to:    exchange \(names.partnersExchange), routing key \(name).<batch>, property user_id=\(name), persistent, with confirms
                   receipts:      queue \(names.partnerReceiptsQueue(name))
+                  backlog:       the broker nacks your publishes while \(names.partnerSubmittedQueue(name)) holds its limit of envelopes: resend later
                   API key:       \(apiKey)   (HTTP batches: Authorization: Bearer <key>)
                 The contract: docs/partners.md
                 """)
@@ -145,9 +151,17 @@ struct PartnerAccounts {
 
     /// Creates or updates the user with least privilege: write to the partners exchange only, with
     /// routing keys `<name>` or `<name>.…` only; read its own receipt queue only; configure nothing.
-    func grant(_ name: String, password: String, maxConnections: Int) async throws {
-        // The receipts exchange is declared by the services; declare it here too, in case none ran yet.
-        try AMQPAdmin(configuration: amqp).declare(Topology.undersigned(names))
+    func grant(_ name: String, password: String, maxConnections: Int, maxBacklog: Int) async throws {
+        // The exchanges are declared by the services; declare them here too, in case none ran yet, and the
+        // partner's submission queue, as dedup declares it.
+        let admin = try AMQPAdmin(configuration: amqp)
+        try admin.declare(Topology.undersigned(names))
+        try admin.declare(Topology.partnerSubmissions(names, partner: name))
+        let submitted = names.partnerSubmittedQueue(name)
+        try await management.call(.PUT, "/api/policies/\(management.vhostSegment)/\(RabbitManagement.segment("partner-backlog-" + name))", [
+            "pattern": "^\(Self.escaped(submitted))$", "apply-to": "queues", "priority": 10,
+            "definition": ["max-length": maxBacklog, "overflow": "reject-publish"],
+        ])
         let user = RabbitManagement.segment(name)
         let vhost = management.vhostSegment
         let queue = names.partnerReceiptsQueue(name)

@@ -38,7 +38,10 @@ public enum DedupService {
         }
         return OperationsApplication.build(
             name: "dedup", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: consumers,
-            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher)] + workers,
+            services: [
+                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher),
+                PartnerQueues(pool: pool, consumers: consumers, names: names, interval: configuration.partnerRefresh, logger: logger),
+            ] + workers,
             onServerRunning: onServerRunning, logger: logger)
     }
 }

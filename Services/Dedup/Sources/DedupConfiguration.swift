@@ -15,6 +15,9 @@ public struct DedupConfiguration: Sendable {
     /// `UNDERSIGNED_DEDUP_CONSUMERS`, default 2: batches in progress at once in this instance (each its own
     /// broker connection and prefetch).
     public var consumers: Int
+    /// `UNDERSIGNED_DEDUP_PARTNER_REFRESH_MS`: how often the list of partners (whose queues dedup consumes)
+    /// is read, default 5 s. A new partner's first envelopes wait in its queue at most this long.
+    public var partnerRefresh: Duration = .seconds(5)
 
     public init(common: CommonConfiguration, signerSecret: [UInt8], opsPort: Int = 8082, prefetch: Int = 32, batchSize: Int = 50, consumers: Int = 2) {
         self.common = common
@@ -34,6 +37,7 @@ public struct DedupConfiguration: Sendable {
             prefetch: reader.int("UNDERSIGNED_DEDUP_PREFETCH", default: 32, in: 1...2000),
             batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000),
             consumers: reader.int("UNDERSIGNED_DEDUP_CONSUMERS", default: 2, in: 1...16))
+        partnerRefresh = reader.milliseconds("UNDERSIGNED_DEDUP_PARTNER_REFRESH_MS", default: .seconds(5), in: 100...600_000)
         try reader.finish()
     }
 }
