@@ -112,7 +112,10 @@ let package = Package(
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
-        + service("Delivery", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
+        + service("Delivery", dependencies: [
+            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ])
         + service("Ctl", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -114,6 +114,7 @@ extension Topology {
             Binding(queue: names.dedupQueue, exchange: names.submittedExchange, routingKey: "#"),
             Binding(queue: names.tallyQueue, exchange: names.acceptedExchange, routingKey: "#"),
             Binding(queue: names.deliveryMilestonesQueue, exchange: names.milestonesExchange, routingKey: "#"),
+            Binding(queue: names.deliveryReceiptsQueue, exchange: names.partnerReceiptsExchange, routingKey: "#"),
         ]
         return Topology(exchanges: exchanges, queues: queues, bindings: bindings)
     }

@@ -47,6 +47,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
             sql.append("$\(parameters.count)")
         }
 
+        /// A fragment of SQL written in the source (a column list shared by several queries). A
+        /// `StaticString` cannot carry input, so this cannot be a way in for it.
+        public mutating func appendInterpolation(sql fragment: StaticString) {
+            sql.append(fragment.description)
+        }
+
         /// An identifier (database, schema or table name), quoted so that it cannot end the statement.
         public mutating func appendInterpolation(identifier: String) {
             sql.append("\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"")

@@ -18,24 +18,36 @@ public struct Partner: Sendable, Equatable {
 
 /// Queries on `partners` and their receipts.
 public enum Partners {
+    private static let columns: StaticString = "name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog"
 
     public static func create(
-        name: String, apiKey: String, maxConnections: Int, maxBacklog: Int, receiptURL: String?, on connection: PostgresConnection
+        name: String, apiKey: String, maxConnections: Int, maxBacklog: Int, receiptURL: String?, webhookSecret: String? = nil,
+        on connection: PostgresConnection
     ) throws {
         try connection.query("""
-            INSERT INTO partners (name, api_key_hash, max_connections, max_backlog, receipt_url)
-            VALUES (\(name), \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), \(maxConnections), \(maxBacklog), \(receiptURL))
+            INSERT INTO partners (name, api_key_hash, max_connections, max_backlog, receipt_url, webhook_secret)
+            VALUES (\(name), \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), \(maxConnections), \(maxBacklog), \(receiptURL),
+                    \(webhookSecret))
             """)
     }
 
+    /// Where a partner's receipts are POSTed and the key they are signed with, if it registered a URL.
+    public static func webhook(partner: String, on connection: PostgresConnection) throws -> (url: String, secret: String)? {
+        guard let row = try connection.query("""
+            SELECT receipt_url, webhook_secret FROM partners
+            WHERE name = \(partner) AND receipt_url IS NOT NULL AND webhook_secret IS NOT NULL
+            """).first else { return nil }
+        return (try row.decode(String.self, 0), try row.decode(String.self, 1))
+    }
+
     public static func find(name: String, on connection: PostgresConnection) throws -> Partner? {
-        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners WHERE name = \(name)").first.map(partner)
+        try connection.query("SELECT \(sql: columns) FROM partners WHERE name = \(name)").first.map(partner)
     }
 
     /// The active partner whose API key this is.
     public static func find(apiKey: String, on connection: PostgresConnection) throws -> Partner? {
         try connection.query("""
-            SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners
+            SELECT \(sql: columns) FROM partners
             WHERE api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))) AND status = 'active'
             """).first.map(partner)
     }
@@ -46,12 +58,13 @@ public enum Partners {
     }
 
     public static func list(on connection: PostgresConnection) throws -> [Partner] {
-        try connection.query("SELECT name, status, max_connections, receipt_url, created_at, rotated_at, max_backlog FROM partners ORDER BY name").map(partner)
+        try connection.query("SELECT \(sql: columns) FROM partners ORDER BY name").map(partner)
     }
 
-    public static func rotate(name: String, apiKey: String, on connection: PostgresConnection) throws {
+    public static func rotate(name: String, apiKey: String, webhookSecret: String, on connection: PostgresConnection) throws {
         try connection.query("""
-            UPDATE partners SET api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), rotated_at = now(), status = 'active'
+            UPDATE partners SET api_key_hash = \(ByteA(PartnerCredentials.hash(apiKey: apiKey))), rotated_at = now(), status = 'active',
+                webhook_secret = \(webhookSecret)
             WHERE name = \(name)
             """)
     }

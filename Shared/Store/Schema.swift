@@ -148,5 +148,30 @@ public enum Schema {
             -- set by `undersigned partner add`; kept here so that `rotate` can set it again).
             ALTER TABLE partners ADD COLUMN max_backlog integer NOT NULL DEFAULT 2000 CHECK (max_backlog > 0);
             """),
+        Migration(version: 7, name: "signed webhooks", sql: """
+            -- The key a partner's receipt webhooks are signed with (HMAC-SHA256); shown once by `partner add`.
+            ALTER TABLE partners ADD COLUMN webhook_secret text;
+
+            -- Webhook calls to make, made, or given up on: an outbox the delivery service works through with
+            -- retries (exponential back-off with jitter) until give_up_at. One row per idempotency key, so the
+            -- same event twice is one call. An operator puts a failed one back with `undersigned webhooks retry`.
+            CREATE TABLE webhook_deliveries (
+                id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                idempotency_key  text NOT NULL UNIQUE,
+                kind             text NOT NULL,
+                owner            text NOT NULL,
+                url              text NOT NULL,
+                body             bytea NOT NULL,
+                state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+                attempts         integer NOT NULL DEFAULT 0,
+                next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+                give_up_at       timestamptz NOT NULL,
+                last_status      integer,
+                last_error       text,
+                created_at       timestamptz NOT NULL DEFAULT now(),
+                delivered_at     timestamptz
+            );
+            CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+            """),
     ])
 }

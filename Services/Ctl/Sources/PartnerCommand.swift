@@ -39,8 +39,8 @@ struct PartnerCommand: AsyncParsableCommand {
                 name, password: credentials.password, maxConnections: maxConnections, maxBacklog: maxBacklog)
             try Partners.create(
                 name: name, apiKey: credentials.apiKey, maxConnections: maxConnections, maxBacklog: maxBacklog, receiptURL: receiptURL,
-                on: database)
-            credentials.print(environment: environment, json: json, verb: "added")
+                webhookSecret: credentials.webhookSecret, on: database)
+            credentials.print(environment: environment, json: json, verb: "added", receiptURL: receiptURL)
         }
     }
 
@@ -76,8 +76,8 @@ struct PartnerCommand: AsyncParsableCommand {
             let accounts = try PartnerAccounts(environment: environment)
             try await accounts.grant(name, password: credentials.password, maxConnections: partner.maxConnections, maxBacklog: partner.maxBacklog)
             _ = try await accounts.management.closeConnections(of: name)
-            try Partners.rotate(name: name, apiKey: credentials.apiKey, on: database)
-            credentials.print(environment: environment, json: json, verb: "rotated")
+            try Partners.rotate(name: name, apiKey: credentials.apiKey, webhookSecret: credentials.webhookSecret, on: database)
+            credentials.print(environment: environment, json: json, verb: "rotated", receiptURL: partner.receiptURL)
         }
     }
 
@@ -104,17 +104,22 @@ struct PartnerCommand: AsyncParsableCommand {
         let name: String
         let password = PartnerCredentials.newPassword()
         let apiKey = PartnerCredentials.newAPIKey()
+        let webhookSecret = WebhookSignature.newSecret()
 
-        func print(environment: Environment, json: Bool, verb: String) {
+        func print(environment: Environment, json: Bool, verb: String, receiptURL: String?) {
             let amqp = environment.common.amqp
             let names = environment.common.topology
             let vhost = RabbitManagement.segment(amqp.virtualHost)
             let url = "amqp://\(name):\(password)@\(amqp.host):\(amqp.port)/\(vhost)"
             if json {
-                let object: [String: Any] = [
+                var object: [String: Any] = [
                     "partner": name, "amqp_url": url, "user": name, "password": password, "api_key": apiKey,
                     "exchange": names.partnersExchange, "routing_key_prefix": name + ".", "receipt_queue": names.partnerReceiptsQueue(name),
                 ]
+                if let receiptURL {
+                    object["receipt_url"] = receiptURL
+                    object["webhook_secret"] = webhookSecret
+                }
                 let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
                 Swift.print(String(decoding: data, as: UTF8.self))
                 return
@@ -126,8 +131,8 @@ struct PartnerCommand: AsyncParsableCommand {
                   receipts:      queue \(names.partnerReceiptsQueue(name))
                   backlog:       the broker nacks your publishes while \(names.partnerSubmittedQueue(name)) holds its limit of envelopes: resend later
                   API key:       \(apiKey)   (HTTP batches: Authorization: Bearer <key>)
-                The contract: docs/partners.md
-                """)
+                """ + (receiptURL.map { "\n  webhooks:      receipts POSTed to \($0), signed with \(webhookSecret)" } ?? "")
+                + "\nThe contract: docs/partners.md")
         }
     }
 }

@@ -3,9 +3,11 @@ import Hummingbird
 import Logging
 import Postgres
 import ServiceSupport
+import Store
 
 public enum DeliveryService {
-    /// Assembles delivery: pool, publisher (dead letters), the milestones consumer, and an ops server.
+    /// Assembles delivery: pool, publisher (dead letters), the milestones and partner-receipts consumers,
+    /// the webhook dispatcher, and an ops server.
     public static func build(
         configuration: DeliveryConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -15,17 +17,35 @@ public enum DeliveryService {
         let pool = PostgresPool(configuration: common.postgres, logger: logger)
         let publisher = AMQPPublisher(
             configuration: .init(connection: common.amqp(role: "publisher"), topology: .undersigned(names)), logger: logger)
-        let consumer = AMQPConsumer(
-            configuration: .init(
-                connection: common.amqp(role: "consumer"), topology: .undersigned(names), queue: names.deliveryMilestonesQueue,
-                prefetch: 50, batchSize: 20),
+        /// A consumer of `queue` and the worker that runs `handler` on its batches.
+        func worker(_ queue: String, role: String, prefetch: Int, batchSize: Int, _ handler: any BatchHandler) -> (AMQPConsumer, BatchWorker) {
+            let consumer = AMQPConsumer(
+                configuration: .init(
+                    connection: common.amqp(role: role), topology: .undersigned(names), queue: queue, prefetch: prefetch, batchSize: batchSize),
+                logger: logger)
+            return (consumer, BatchWorker(
+                consumer: consumer, publisher: publisher, handler: handler, service: "delivery", queue: queue,
+                deadExchange: names.deadExchange, logger: logger))
+        }
+        let milestones = worker(names.deliveryMilestonesQueue, role: "consumer", prefetch: 50, batchSize: 20, MilestoneHandler(pool: pool, logger: logger))
+        let receipts = worker(
+            names.deliveryReceiptsQueue, role: "receipts", prefetch: 100, batchSize: 50,
+            ReceiptHandler(pool: pool, giveUpAfter: configuration.webhookGiveUp))
+        let webhooks = WebhookDispatcher(
+            pool: pool, settings: .init(baseDelay: configuration.webhookRetryBase),
+            secret: { kind, owner, connection in
+                switch kind {
+                case "partner-receipt": try Partners.webhook(partner: owner, on: connection)?.secret
+                default: nil
+                }
+            },
             logger: logger)
-        let worker = BatchWorker(
-            consumer: consumer, publisher: publisher, handler: MilestoneHandler(pool: pool, logger: logger),
-            service: "delivery", queue: names.deliveryMilestonesQueue, deadExchange: names.deadExchange, logger: logger)
         return OperationsApplication.build(
-            name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [consumer],
-            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker],
+            name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [milestones.0, receipts.0],
+            services: [
+                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
+                receipts.1, webhooks,
+            ],
             onServerRunning: onServerRunning, logger: logger)
     }
 }

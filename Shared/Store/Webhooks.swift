@@ -1,0 +1,96 @@
+import Foundation
+import Postgres
+
+/// A webhook call in the outbox.
+public struct WebhookDelivery: Sendable, Equatable {
+    public enum State: String, Sendable { case pending, delivered, failed }
+
+    public var id: Int64
+    public var idempotencyKey: String
+    public var kind: String
+    public var owner: String
+    public var url: String
+    public var body: [UInt8]
+    public var state: State
+    public var attempts: Int
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var createdAt: Date
+    public var giveUpAt: Date
+}
+
+/// The webhook outbox (`webhook_deliveries`): calls are added once per idempotency key, claimed by one
+/// delivery instance at a time (a lease), and end delivered or failed.
+public enum Webhooks {
+    /// Adds a call unless one with this key exists. Returns whether it was added.
+    @discardableResult
+    public static func enqueue(
+        key: String, kind: String, owner: String, url: String, body: [UInt8], giveUpAfter: Duration, on connection: PostgresConnection
+    ) throws -> Bool {
+        try connection.query("""
+            INSERT INTO webhook_deliveries (idempotency_key, kind, owner, url, body, give_up_at)
+            VALUES (\(key), \(kind), \(owner), \(url), \(ByteA(body)), now() + make_interval(secs => \(Self.seconds(giveUpAfter))))
+            ON CONFLICT (idempotency_key) DO NOTHING
+            """).affectedRows == 1
+    }
+
+    /// Up to `limit` due calls, leased for `lease` (another instance skips them meanwhile; a crashed
+    /// instance's lease runs out and the call is made again, with the same idempotency key).
+    public static func claimDue(limit: Int, lease: Duration, on connection: PostgresConnection) throws -> [WebhookDelivery] {
+        try connection.query("""
+            UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => \(Self.seconds(lease)))
+            WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
+                         ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+            RETURNING \(sql: columns)
+            """).map(delivery)
+    }
+
+    public static func delivered(_ id: Int64, status: Int, on connection: PostgresConnection) throws {
+        try connection.query("""
+            UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = \(status), last_error = NULL,
+                delivered_at = now() WHERE id = \(id)
+            """)
+    }
+
+    /// A failed attempt: tried again after `delay`, or failed for good once past its give-up time (or when `final`).
+    public static func attemptFailed(_ id: Int64, status: Int?, error: String, retryAfter delay: Duration, final: Bool, on connection: PostgresConnection) throws {
+        try connection.query("""
+            UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = \(status), last_error = \(String(error.prefix(500))),
+                state = CASE WHEN \(final) OR now() + make_interval(secs => \(Self.seconds(delay))) > give_up_at THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = now() + make_interval(secs => \(Self.seconds(delay)))
+            WHERE id = \(id)
+            """)
+    }
+
+    public static func list(state: WebhookDelivery.State?, limit: Int = 100, on connection: PostgresConnection) throws -> [WebhookDelivery] {
+        try connection.query("""
+            SELECT \(sql: columns) FROM webhook_deliveries
+            WHERE \(state?.rawValue)::text IS NULL OR state = \(state?.rawValue) ORDER BY id DESC LIMIT \(limit)
+            """).map(delivery)
+    }
+
+    /// Puts failed calls back (all of them, or the one with `id`) with a fresh give-up window. Returns how many.
+    @discardableResult
+    public static func retry(id: Int64?, giveUpAfter: Duration, on connection: PostgresConnection) throws -> Int {
+        try connection.query("""
+            UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(),
+                give_up_at = now() + make_interval(secs => \(Self.seconds(giveUpAfter)))
+            WHERE state = 'failed' AND (\(id)::bigint IS NULL OR id = \(id))
+            """).affectedRows
+    }
+
+    private static let columns: StaticString = "id, idempotency_key, kind, owner, url, body, state, attempts, last_status, last_error, created_at, give_up_at"
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private static func delivery(_ row: PostgresRow) throws -> WebhookDelivery {
+        WebhookDelivery(
+            id: try row.decode(Int64.self, 0), idempotencyKey: try row.decode(String.self, 1), kind: try row.decode(String.self, 2),
+            owner: try row.decode(String.self, 3), url: try row.decode(String.self, 4), body: try row.decode(ByteA.self, 5).bytes,
+            state: WebhookDelivery.State(rawValue: try row.decode(String.self, 6)) ?? .failed, attempts: try row.decode(Int.self, 7),
+            lastStatus: try row.decodeIfPresent(Int.self, 8), lastError: try row.decodeIfPresent(String.self, 9),
+            createdAt: try row.decode(Date.self, 10), giveUpAt: try row.decode(Date.self, 11))
+    }
+}

@@ -1,0 +1,103 @@
+"""Receipts as signed webhooks, sent by the delivery service from its outbox."""
+import hashlib
+import hmac
+import json
+import subprocess
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from conftest import ENV, eventually
+from test_partners import connect, envelope, properties, signature
+
+
+class Receiver:
+    """A partner's webhook endpoint: answers with the given statuses in turn (the last one from then on)."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.calls = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                receiver.calls.append({"headers": self.headers, "body": body, "status": status, "at": time.monotonic()})
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/undersigned"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def add_partner_with_webhook(prefix, url):
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    out = subprocess.run([ENV.bin, "partner", "add", name, "--receipt-url", url, "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def publish(partner, rows):
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.hook", envelope(rows), properties(partner, "hook-batch"))
+    connection.close()
+
+
+def verified(call, secret):
+    timestamp = call["headers"]["X-Undersigned-Timestamp"]
+    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + call["body"], hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, call["headers"]["X-Undersigned-Signature"]) and abs(time.time() - int(timestamp)) < 300
+
+
+def test_receipt_webhook_is_signed_retried_after_500s_and_delivered_once():
+    receiver = Receiver([500, 500, 200])
+    try:
+        partner = add_partner_with_webhook("hooked", receiver.url)
+        tag = uuid.uuid4().hex[:8]
+        publish(partner, [signature(f"h1.{tag}@example.org"), signature(f"h2.{tag}@example.org"), signature("nope")])
+        assert eventually(lambda: any(call["status"] == 200 for call in receiver.calls), timeout=60)
+        time.sleep(2)  # nothing more comes after the success
+        assert [call["status"] for call in receiver.calls] == [500, 500, 200]
+        assert all(verified(call, partner["webhook_secret"]) for call in receiver.calls)
+        assert len({call["headers"]["Idempotency-Key"] for call in receiver.calls}) == 1
+        assert receiver.calls[1]["at"] > receiver.calls[0]["at"]
+        receipt = json.loads(receiver.calls[-1]["body"])
+        assert receipt["partner"] == partner["user"] and receipt["batch_id"] == "hook-batch"
+        assert receipt["totals"] == {"rows": 3, "accepted": 2, "duplicate": 0, "invalid": 1}
+        tampered = dict(receiver.calls[-1], body=receiver.calls[-1]["body"] + b" ")
+        assert not verified(tampered, partner["webhook_secret"])
+        listed = subprocess.run([ENV.bin, "webhooks", "list", "--state", "delivered"], check=True, capture_output=True, text=True).stdout
+        assert partner["user"] in listed
+    finally:
+        receiver.close()
+
+
+def test_a_webhook_that_keeps_failing_gives_up_and_an_operator_can_retry_it():
+    receiver = Receiver([503])
+    try:
+        partner = add_partner_with_webhook("down", receiver.url)
+        publish(partner, [signature(f"d.{uuid.uuid4().hex[:8]}@example.org")])
+
+        def failed():
+            out = subprocess.run([ENV.bin, "webhooks", "list", "--state", "failed"], check=True, capture_output=True, text=True).stdout
+            return [line for line in out.splitlines() if partner["user"] in line]
+        assert eventually(lambda: failed(), timeout=60), "the call did not give up"
+        attempts = len(receiver.calls)
+        assert attempts >= 2 and all(call["status"] == 503 for call in receiver.calls)
+        call_id = failed()[0].split()[0]
+        receiver.statuses = [200]
+        subprocess.run([ENV.bin, "webhooks", "retry", call_id], check=True, capture_output=True)
+        assert eventually(lambda: receiver.calls[-1]["status"] == 200, timeout=30)
+        assert not failed()
+    finally:
+        receiver.close()
