@@ -73,6 +73,12 @@ public struct BatchWorker: Service {
                 processed.increment(by: batch.deliveries.count)
                 batchSeconds.record(duration: ContinuousClock.now - started)
                 return
+            } catch where Self.isShutdown(error) {
+                // Our own publisher or pool is closing: nothing about the batch is wrong. Give it back; the
+                // broker hands it to another consumer (or to us after a restart).
+                logger.warning("batch given back: shutting down", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                consumer.settle(batch, .requeue)
+                return
             } catch where Self.isRetryable(error) {
                 retries.increment()
                 logger.warning("batch failed, retrying", metadata: ["queue": "\(queue)", "error": "\(error)", "in": "\(backoff)"])
@@ -96,7 +102,7 @@ public struct BatchWorker: Service {
         for delivery in batch.deliveries {
             do {
                 dead += try await handler.handle([delivery])
-            } catch where Self.isRetryable(error) {
+            } catch where Self.isRetryable(error) || Self.isShutdown(error) {
                 return false
             } catch {
                 dead.append(DeadLetter(delivery: delivery, code: "handler_failed", reason: "\(error)"))
@@ -122,6 +128,15 @@ public struct BatchWorker: Service {
         }
         try await publisher.publish(dead.map { $0.message(service: service, queue: queue, deadExchange: deadExchange) })
         deadLettered.increment(by: dead.count)
+    }
+
+    /// The process is stopping under the handler: the publisher shut down, or the pool closed.
+    static func isShutdown(_ error: any Error) -> Bool {
+        switch error {
+        case let error as AMQPError: error.code == .closed
+        case let error as PostgresError: error.code == .closed
+        default: false
+        }
     }
 
     /// Errors worth trying again with the same batch. A database error that is not about the data (a

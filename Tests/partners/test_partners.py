@@ -240,3 +240,17 @@ def test_a_partner_over_its_backlog_gets_a_nack_and_nothing_confirmed_is_lost():
     assert nacked, f"{confirmed} envelopes were confirmed and none nacked"
     # What was confirmed is counted once dedup catches up; what was nacked was never taken.
     assert eventually(lambda: counted(partner) == confirmed), f"counted {counted(partner)}, confirmed {confirmed}"
+
+
+def test_a_partner_may_hold_only_its_share_of_connections():
+    out = subprocess.run([ENV.bin, "partner", "add", f"few-{uuid.uuid4().hex[:6]}", "--max-connections", "2", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    partner = json.loads(out)
+    held = [connect(partner), connect(partner)]
+    try:
+        with pytest.raises(AMQPConnectionError):
+            connect(partner)
+    finally:
+        for connection in held:
+            connection.close()
+    connect(partner).close()  # a freed slot can be used again

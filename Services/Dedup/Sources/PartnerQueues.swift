@@ -15,7 +15,17 @@ struct PartnerQueues: Service {
     let interval: Duration
     let logger: Logger
 
+    /// Returns (does not throw) at graceful shutdown: a service that throws then makes its group cancel
+    /// the others, cutting short the workers' drain.
     func run() async throws {
+        do {
+            try await loop()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
         try await cancelWhenGracefulShutdown {
             var known = Set<String>()
             while true {

@@ -33,7 +33,17 @@ struct WebhookDispatcher: Service {
     let secret: @Sendable (_ kind: String, _ owner: String, PostgresConnection) throws -> String?
     let logger: Logger
 
+    /// Returns (does not throw) at graceful shutdown: a service that throws then makes its group cancel
+    /// the others, cutting short the workers' drain.
     func run() async throws {
+        do {
+            try await loop()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func loop() async throws {
         try await cancelWhenGracefulShutdown {
             while true {
                 let due: [WebhookDelivery]
