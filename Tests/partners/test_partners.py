@@ -254,3 +254,17 @@ def test_a_partner_may_hold_only_its_share_of_connections():
         for connection in held:
             connection.close()
     connect(partner).close()  # a freed slot can be used again
+
+
+def test_push_with_a_wrong_password_fails_at_once_and_says_so(tmp_path):
+    partner = add_partner("typo")
+    csv = tmp_path / "few.csv"
+    csv.write_text("name,email,country\nAda,ada@example.org,GB\n")
+    wrong = partner["amqp_url"].replace(partner["password"], "not-the-password")
+    started = time.monotonic()
+    run = subprocess.run([ENV.bin, "push", str(csv), "--partner", partner["user"], "--petition", ENV.petition, "--quiet"],
+                         env=dict(os.environ, UNDERSIGNED_PARTNER_AMQP_URL=wrong), capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "cannot use the broker" in run.stderr
+    assert "not-the-password" not in run.stderr + run.stdout
+    assert time.monotonic() - started < 15

@@ -115,6 +115,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     private func runAMQP(_ plan: LoadPlan, _ stats: LoadStats, _ pacer: Pacer) async throws {
         let environment = try Environment()
+        try CommandFailure.checkBroker(environment.common.amqp(role: "loadgen"))
         let publisher = AMQPPublisher(
             configuration: .init(connection: environment.common.amqp(role: "loadgen"), topology: .undersigned(environment.common.topology),
                                  window: max(concurrency, 1), publishTimeout: .seconds(60)),

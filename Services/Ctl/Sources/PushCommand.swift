@@ -59,6 +59,7 @@ struct PushCommand: AsyncParsableCommand {
               + (skipped > 0 ? ", \(skipped) already confirmed by an earlier run" : "")
               + (parsed.malformed.isEmpty ? "" : ", \(parsed.malformed.count) rows unreadable"))
 
+        try CommandFailure.checkBroker(connection)
         let publisher = AMQPPublisher(
             configuration: .init(connection: connection, topology: Topology(exchanges: [], queues: [], bindings: []),
                                  window: max(concurrency, 1), publishTimeout: .seconds(120)),
@@ -328,5 +329,15 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     init(_ description: String) {
         self.description = description
+    }
+
+    /// Connects and logs in once, so that a wrong URL or password fails at once with a clear message
+    /// instead of a publisher retrying until its timeout.
+    static func checkBroker(_ configuration: AMQPConfiguration) throws {
+        do {
+            _ = try AMQPAdmin(configuration: configuration)
+        } catch {
+            throw CommandFailure("cannot use the broker at \(configuration.redacted): \(error.message)")
+        }
     }
 }
