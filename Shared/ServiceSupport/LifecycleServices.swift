@@ -42,3 +42,14 @@ public struct PublisherService: Service {
     }
 }
 
+
+/// Runs a service's endless loop until graceful shutdown cancels it, then returns instead of throwing the
+/// `CancellationError`: a service that throws makes its group cancel the others, cutting short the
+/// workers' drain.
+public func untilGracefulShutdown(_ loop: @escaping @Sendable () async throws -> Void) async throws {
+    do {
+        try await cancelWhenGracefulShutdown(loop)
+    } catch is CancellationError {
+        return
+    }
+}

@@ -2,6 +2,7 @@ import AMQP
 import Logging
 import Postgres
 import ServiceLifecycle
+import ServiceSupport
 import Store
 
 /// Keeps dedup's consumers on every partner's submission queue: partners appear while dedup runs
@@ -15,18 +16,8 @@ struct PartnerQueues: Service {
     let interval: Duration
     let logger: Logger
 
-    /// Returns (does not throw) at graceful shutdown: a service that throws then makes its group cancel
-    /// the others, cutting short the workers' drain.
     func run() async throws {
-        do {
-            try await loop()
-        } catch is CancellationError {
-            return
-        }
-    }
-
-    private func loop() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await untilGracefulShutdown {
             var known = Set<String>()
             while true {
                 do {

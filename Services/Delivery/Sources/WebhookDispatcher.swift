@@ -6,6 +6,7 @@ import Models
 import NIOCore
 import Postgres
 import ServiceLifecycle
+import ServiceSupport
 import Store
 
 /// Works through the webhook outbox: POSTs each due call, signed (`WebhookSignature`) with its owner's
@@ -33,18 +34,8 @@ struct WebhookDispatcher: Service {
     let secret: @Sendable (_ kind: String, _ owner: String, PostgresConnection) throws -> String?
     let logger: Logger
 
-    /// Returns (does not throw) at graceful shutdown: a service that throws then makes its group cancel
-    /// the others, cutting short the workers' drain.
     func run() async throws {
-        do {
-            try await loop()
-        } catch is CancellationError {
-            return
-        }
-    }
-
-    private func loop() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await untilGracefulShutdown {
             while true {
                 let due: [WebhookDelivery]
                 do {
