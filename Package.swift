@@ -56,6 +56,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
@@ -101,6 +102,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ] + nio,
             path: "Shared/ServiceSupport",
             swiftSettings: swiftSettings
@@ -115,7 +117,10 @@ let package = Package(
         + service("Delivery", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ])
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ] + nio)
         + service("Ctl", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -130,7 +135,10 @@ let package = Package(
             ),
             .testTarget(
                 name: "UnitTests",
-                dependencies: ["AMQP", "Postgres", "ServiceSupport", "Intake", "Dedup", "Tally"],
+                dependencies: [
+                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery",
+                    .product(name: "NIOEmbedded", package: "swift-nio"),
+                ],
                 path: "Tests/UnitTests",
                 swiftSettings: swiftSettings
             ),

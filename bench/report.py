@@ -22,6 +22,9 @@ intake = load("intake.json")
 half = load("half.json")
 http_e2e = load("http-e2e.json")
 partners = {n: (load(f"partner-{n}-load.json"), load(f"partner-{n}-e2e.json")) for n in (1, 2)}
+delivery = load("delivery.json")
+delivery["reference_seconds"] = delivery["reference"] - delivery["start"]
+delivery["delivery_seconds"] = delivery["delivered"] - delivery["start_delivery"]
 memory = {}
 with open(os.path.join(tmp, "memory.txt")) as f:
     for line in f:
@@ -76,6 +79,12 @@ result = {
         }
         for n, (load_, e2e) in partners.items()
     },
+    "delivery": {
+        "signatures": delivery["rows"],
+        "packaged_per_second": delivery["rows"] / delivery["delivery_seconds"],
+        "psql_copy_per_second": delivery["rows"] / delivery["reference_seconds"],
+        "ratio_to_psql_copy": delivery["reference_seconds"] / delivery["delivery_seconds"],
+    },
     "peak_resident_mib": memory,
 }
 with open(out_json, "w") as f:
@@ -93,6 +102,8 @@ rows = [
     ("Partner path into the broker (envelopes of 500)", f"{p1['confirmed_per_second']:,.0f} /s", f"{int(partner_signatures):,} signatures, confirmed", "≥ 100,000/s"),
     ("Partner path end to end, 1 dedup + 1 tally", f"{p1['end_to_end']['counted_per_second']:,.0f} /s", f"counted {p1['end_to_end']['seconds_to_count_after_last_accepted']:.1f} s after the last confirm", "≥ 30,000/s; ≤ 60 s after"),
     ("Partner path end to end, 2 dedup + 2 tally", f"{p2['end_to_end']['counted_per_second']:,.0f} /s", f"counted {p2['end_to_end']['seconds_to_count_after_last_accepted']:.1f} s after the last confirm (confirm rate {p2['confirmed_per_second']:,.0f}/s)", ""),
+    ("Delivery: package to a files target (CSV, manifest, letter)", f"{result['delivery']['packaged_per_second']:,.0f} /s",
+     f"**{result['delivery']['ratio_to_psql_copy']:.1%} of psql COPY** ({result['delivery']['psql_copy_per_second']:,.0f}/s) for {delivery['rows']:,} signatures, planning and polling included", ""),
     ("Peak resident memory", ", ".join(f"{k} {v} MiB" for k, v in sorted(memory.items())), "", "workers ≤ 64 MiB, intake ≤ 128 MiB"),
 ]
 with open(out_md, "w") as f:
@@ -102,4 +113,4 @@ with open(out_md, "w") as f:
         f.write("| " + " | ".join(row) + " |\n")
 print(f"bench: intake/nginx={intake_rate / nginx_rate:.3f} intake={intake_rate:.0f}/s nginx={nginx_rate:.0f}/s "
       f"partner={p1['confirmed_per_second']:.0f}/s e2e1={p1['end_to_end']['counted_per_second']:.0f}/s "
-      f"e2e2={p2['end_to_end']['counted_per_second']:.0f}/s", file=sys.stderr)
+      f"e2e2={p2['end_to_end']['counted_per_second']:.0f}/s delivery/copy={result['delivery']['ratio_to_psql_copy']:.3f}", file=sys.stderr)

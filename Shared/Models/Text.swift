@@ -78,3 +78,43 @@ extension UUID {
         }
     }
 }
+
+extension Duration {
+    /// The duration in seconds, with its fraction (for rates, SQL intervals and JSON).
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension Sequence<UInt8> {
+    /// Lower-case hexadecimal, two digits per byte (digests, signatures).
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(underestimatedCount * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension StringProtocol {
+    /// Safe inside HTML text and quoted attributes: & < > " ' as character references.
+    public var htmlEscaped: String {
+        var out = ""
+        out.reserveCapacity(utf8.count)
+        for character in self {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -154,23 +154,13 @@ public enum WireCodec {
 
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
-        }
+        encoder.dateEncodingStrategy = .rfc3339
         return encoder
     }()
 
     private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an RFC 3339 timestamp")
-            }
-            return date
-        }
+        decoder.dateDecodingStrategy = .rfc3339
         return decoder
     }()
 }
@@ -179,6 +169,30 @@ public enum WireCodec {
 /// hand (calendar arithmetic on the proleptic Gregorian calendar, UTC): Foundation's format styles cost
 /// microseconds per call, and every signature carries a timestamp. (Foundation's parser was also lenient:
 /// it read `2026-02-30` as 2 March and accepted a time without a zone.)
+extension JSONEncoder.DateEncodingStrategy {
+    /// Times as `Timestamp.format` writes them (`2026-11-29T14:03:07.412Z`).
+    public static var rfc3339: Self {
+        .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+    }
+}
+
+extension JSONDecoder.DateDecodingStrategy {
+    /// Times as `Timestamp.parse` reads them (RFC 3339, with or without a fraction).
+    public static var rfc3339: Self {
+        .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an RFC 3339 timestamp")
+            }
+            return date
+        }
+    }
+}
+
 public enum Timestamp {
     private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 

@@ -93,6 +93,43 @@ public final class PostgresConnection {
         return try consume(PQexec(handle, sql), handle: handle)
     }
 
+    /// Runs `COPY (…) TO STDOUT` and hands `chunk` each piece libpq returns (one row at a time), so the
+    /// result is never held whole in memory. `COPY` takes no bind parameters: pass values in with
+    /// `set_config(name, $1, true)` inside the same transaction and read them with `current_setting(name)`.
+    /// When `chunk` throws, the connection is closed (it is mid-COPY) and the error rethrown.
+    /// Returns the number of pieces (rows).
+    @discardableResult
+    public func copyOut(_ sql: String, _ chunk: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        let handle = try liveHandle()
+        guard let started = PQexec(handle, sql) else { throw PostgresError(code: .connection, message: Self.lastMessage(handle)) }
+        guard PQresultStatus(started) == PGRES_COPY_OUT else {
+            try consume(started, handle: handle)
+            throw PostgresError(code: .invalidParameter, message: "not a COPY … TO STDOUT statement")
+        }
+        PQclear(started)
+        var rows = 0
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(handle, &buffer, 0)
+            if length == -1 { break }
+            guard length > 0, let buffer else { throw PostgresError(code: .connection, message: Self.lastMessage(handle)) }
+            defer { PQfreemem(buffer) }
+            do {
+                try chunk(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+            } catch {
+                close()
+                throw error
+            }
+            rows += 1
+        }
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            do { try consume(result, handle: handle) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
     /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
     /// Nested calls join the outer transaction.
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {

@@ -25,6 +25,11 @@ public final class ConfigurationReader {
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
     }
 
+    /// Records a problem found by the caller (a value that reads well but does not make sense).
+    public func problem(_ text: String) {
+        problems.append(text)
+    }
+
     public func string(_ name: String, default value: String) -> String {
         guard let raw = environment[name], !raw.isEmpty else { return value }
         return raw

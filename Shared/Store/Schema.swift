@@ -173,5 +173,57 @@ public enum Schema {
             );
             CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
             """),
+        Migration(version: 8, name: "delivery targets and deliveries", sql: """
+            -- Who a petition is delivered to, and how: a webhook URL, an e-mail address, or a directory for files.
+            -- countries NULL means every signer; otherwise only signers from these countries.
+            CREATE TABLE delivery_targets (
+                id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                petition_id  bigint NOT NULL REFERENCES petitions (id),
+                name         text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,63}$'),
+                title        text NOT NULL,
+                kind         text NOT NULL,
+                countries    text[],
+                transport    text NOT NULL CHECK (transport IN ('webhook', 'email', 'files')),
+                address      text NOT NULL,
+                secret       text,
+                triggers     text[] NOT NULL DEFAULT '{milestone,close}',
+                active       boolean NOT NULL DEFAULT true,
+                created_at   timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (petition_id, name)
+            );
+
+            -- One delivery of a package to a target: the signatures of its petition (and countries) with ids in
+            -- (after_id, through_id]. through_id is read with new signatures held back for an instant, so no
+            -- signature can later appear below it; incremental deliveries of a target follow each other without
+            -- gaps or overlap. One row per (target, trigger_key): the same trigger twice is one delivery.
+            -- Worked through like the webhook outbox (lease in next_attempt_at, attempts, give-up time).
+            CREATE TABLE deliveries (
+                id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                target_id        bigint NOT NULL REFERENCES delivery_targets (id),
+                trigger_key      text NOT NULL,
+                full_range       boolean NOT NULL DEFAULT false,
+                after_id         bigint NOT NULL,
+                through_id       bigint NOT NULL,
+                signatures       bigint,
+                counts           jsonb,
+                first_signed_at  timestamptz,
+                last_signed_at   timestamptz,
+                first_id         bigint,
+                last_id          bigint,
+                csv_sha256       text,
+                csv_bytes        bigint,
+                built_at         timestamptz,
+                state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+                attempts         integer NOT NULL DEFAULT 0,
+                next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+                give_up_at       timestamptz NOT NULL,
+                last_status      integer,
+                last_error       text,
+                created_at       timestamptz NOT NULL DEFAULT now(),
+                delivered_at     timestamptz,
+                UNIQUE (target_id, trigger_key)
+            );
+            CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+            """),
     ])
 }

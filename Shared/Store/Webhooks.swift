@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Postgres
 
 /// A webhook call in the outbox.
@@ -29,7 +30,7 @@ public enum Webhooks {
     ) throws -> Bool {
         try connection.query("""
             INSERT INTO webhook_deliveries (idempotency_key, kind, owner, url, body, give_up_at)
-            VALUES (\(key), \(kind), \(owner), \(url), \(ByteA(body)), now() + make_interval(secs => \(Self.seconds(giveUpAfter))))
+            VALUES (\(key), \(kind), \(owner), \(url), \(ByteA(body)), now() + make_interval(secs => \(giveUpAfter.inSeconds)))
             ON CONFLICT (idempotency_key) DO NOTHING
             """).affectedRows == 1
     }
@@ -37,29 +38,9 @@ public enum Webhooks {
     /// Up to `limit` due calls, leased for `lease` (another instance skips them meanwhile; a crashed
     /// instance's lease runs out and the call is made again, with the same idempotency key).
     public static func claimDue(limit: Int, lease: Duration, on connection: PostgresConnection) throws -> [WebhookDelivery] {
-        try connection.query("""
-            UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => \(Self.seconds(lease)))
-            WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
-                         ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING \(sql: columns)
-            """).map(delivery)
-    }
-
-    public static func delivered(_ id: Int64, status: Int, on connection: PostgresConnection) throws {
-        try connection.query("""
-            UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = \(status), last_error = NULL,
-                delivered_at = now() WHERE id = \(id)
-            """)
-    }
-
-    /// A failed attempt: tried again after `delay`, or failed for good once past its give-up time (or when `final`).
-    public static func attemptFailed(_ id: Int64, status: Int?, error: String, retryAfter delay: Duration, final: Bool, on connection: PostgresConnection) throws {
-        try connection.query("""
-            UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = \(status), last_error = \(String(error.prefix(500))),
-                state = CASE WHEN \(final) OR now() + make_interval(secs => \(Self.seconds(delay))) > give_up_at THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = now() + make_interval(secs => \(Self.seconds(delay)))
-            WHERE id = \(id)
-            """)
+        let ids = try Outbox.webhooks.claimDue(limit: limit, lease: lease, on: connection)
+        guard !ids.isEmpty else { return [] }
+        return try connection.query("SELECT \(sql: columns) FROM webhook_deliveries WHERE id = ANY(\(ids)::bigint[]) ORDER BY id").map(delivery)
     }
 
     public static func list(state: WebhookDelivery.State?, limit: Int = 100, on connection: PostgresConnection) throws -> [WebhookDelivery] {
@@ -72,18 +53,10 @@ public enum Webhooks {
     /// Puts failed calls back (all of them, or the one with `id`) with a fresh give-up window. Returns how many.
     @discardableResult
     public static func retry(id: Int64?, giveUpAfter: Duration, on connection: PostgresConnection) throws -> Int {
-        try connection.query("""
-            UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = now(),
-                give_up_at = now() + make_interval(secs => \(Self.seconds(giveUpAfter)))
-            WHERE state = 'failed' AND (\(id)::bigint IS NULL OR id = \(id))
-            """).affectedRows
+        try Outbox.webhooks.retry(id: id, giveUpAfter: giveUpAfter, on: connection)
     }
 
     private static let columns: StaticString = "id, idempotency_key, kind, owner, url, body, state, attempts, last_status, last_error, created_at, give_up_at"
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 
     private static func delivery(_ row: PostgresRow) throws -> WebhookDelivery {
         WebhookDelivery(

@@ -34,7 +34,7 @@ EXPECTED = {
                         "undersigned_intake_unavailable_total"],
     "dedup": COMMON + WORKER + ["undersigned_dedup_signatures_total"],
     "tally": COMMON + WORKER + ["undersigned_tally_events_total", "undersigned_end_to_end_lag_seconds"],
-    "delivery": COMMON + WORKER,
+    "delivery": COMMON + WORKER + ["undersigned_deliveries", "undersigned_delivery_oldest_pending_seconds"],
 }
 SUFFIXES = ("_bucket", "_sum", "_count")
 NAME = re.compile(r"\b((?:undersigned|http|rabbitmq)_[a-z0-9_]+)\b")

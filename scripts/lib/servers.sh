@@ -34,6 +34,20 @@ ensure_suite_packages() {
   ensure_packages rabbitmq-server postgresql-15 librabbitmq-dev libpq-dev pkg-config curl ca-certificates
 }
 
+# python_tools DIR "REQUIREMENTS": a virtualenv at DIR with exactly these PyPI packages (made again
+# when the list changes).
+python_tools() {
+  local dir=$1 requirements=$2
+  ensure_packages python3 python3-venv
+  if [ "$(cat "$dir/requirements" 2>/dev/null)" != "$requirements" ]; then
+    log "installing $requirements into $dir"
+    python3 -m venv "$dir"
+    # shellcheck disable=SC2086
+    "$dir/bin/pip" install -q $requirements || die "pip could not install $requirements"
+    echo "$requirements" > "$dir/requirements"
+  fi
+}
+
 # What the tests need besides: a headless browser for the stage page.
 ensure_test_packages() {
   ensure_packages chromium

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import ServiceSupport
 import Synchronization
 
@@ -52,7 +53,7 @@ final class LoadStats: Sendable {
     func showProgress() async {
         while !Task.isCancelled {
             let (acknowledged, errors) = state.withLock { ($0.acknowledged, $0.errors.values.reduce(0, +)) }
-            let elapsed = max(0.001, Self.seconds(ContinuousClock.now - started))
+            let elapsed = max(0.001, (ContinuousClock.now - started).inSeconds)
             let done = min(1.0, Double(acknowledged) / Double(max(total, 1)))
             let width = 30
             let bar = String(repeating: "█", count: Int(done * Double(width))) + String(repeating: "·", count: width - Int(done * Double(width)))
@@ -69,7 +70,7 @@ final class LoadStats: Sendable {
 
     func summary(elapsed: Duration) -> Summary {
         let snapshot = state.withLock { $0 }
-        let seconds = max(0.001, Self.seconds(elapsed))
+        let seconds = max(0.001, elapsed.inSeconds)
         func percentile(_ p: Double) -> Double {
             Double(snapshot.latencies.percentile(p)) / 1000
         }
@@ -84,9 +85,5 @@ final class LoadStats: Sendable {
             "latency_ms": ["p50": percentile(0.5), "p99": percentile(0.99), "p999": percentile(0.999)],
         ]
         return Summary(line: line, json: json)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

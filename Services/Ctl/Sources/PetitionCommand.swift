@@ -5,8 +5,8 @@ import Store
 
 struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "petition", abstract: "Create, list, open and close petitions.",
-        subcommands: [Create.self, List.self, Open.self, Close.self, SetMilestones.self])
+        commandName: "petition", abstract: "Create, list, open and close petitions; name who they are delivered to.",
+        subcommands: [Create.self, List.self, Open.self, Close.self, SetMilestones.self, AddTarget.self, Targets.self, RemoveTarget.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a petition, or update its title, text and milestones.")

@@ -42,7 +42,7 @@ struct PushCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        let batchID = "file-" + SHA256.hash(data: bytes).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let batchID = "file-" + SHA256.hash(data: bytes).prefix(8).hexString
         if http { return try await upload(bytes, batchID: batchID) }
         let reader = ConfigurationReader()
         let url = reader.string("UNDERSIGNED_PARTNER_AMQP_URL", default: "")
@@ -102,7 +102,7 @@ struct PushCommand: AsyncParsableCommand {
         }
         progress?.cancel()
         await publisher.shutdown()
-        let elapsed = LoadStats.seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).inSeconds
         let sent = pending.reduce(0) { $0 + $1.count }
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         print(String(format: "push: confirmed=%d envelopes=%d elapsed=%.2fs rate=%.0f/s", sent, pending.count, elapsed, Double(sent) / max(elapsed, 0.001)))

@@ -7,7 +7,7 @@ import Store
 
 public enum DeliveryService {
     /// Assembles delivery: pool, publisher (dead letters), the milestones and partner-receipts consumers,
-    /// the webhook dispatcher, and an ops server.
+    /// the webhook dispatcher, the delivery runner and scheduler, and an ops server.
     public static func build(
         configuration: DeliveryConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -27,7 +27,7 @@ public enum DeliveryService {
                 consumer: consumer, publisher: publisher, handler: handler, service: "delivery", queue: queue,
                 deadExchange: names.deadExchange, logger: logger))
         }
-        let milestones = worker(names.deliveryMilestonesQueue, role: "consumer", prefetch: 50, batchSize: 20, MilestoneHandler(pool: pool, logger: logger))
+        let milestones = worker(names.deliveryMilestonesQueue, role: "consumer", prefetch: 50, batchSize: 20, MilestoneHandler(pool: pool, giveUpAfter: configuration.deliveryGiveUp, logger: logger))
         let receipts = worker(
             names.deliveryReceiptsQueue, role: "receipts", prefetch: 100, batchSize: 50,
             ReceiptHandler(pool: pool, giveUpAfter: configuration.webhookGiveUp))
@@ -40,11 +40,24 @@ public enum DeliveryService {
                 }
             },
             logger: logger)
+        let poster = WebhookPoster(timeout: .seconds(120))
+        let runner = DeliveryRunner(
+            pool: pool, builder: PackageBuilder(pool: pool, spool: configuration.spool, logger: logger),
+            transports: [
+                .files: FilesTransport(),
+                .webhook: WebhookTransport(poster: poster) { target in
+                    try await pool.withConnection { connection in try Deliveries.secret(target: target, on: connection) }
+                },
+                .email: EmailTransport(settings: configuration.smtp, maximumAttachment: configuration.maximumAttachmentBytes),
+            ],
+            settings: .init(lease: configuration.deliveryLease, backoff: Backoff(base: configuration.webhookRetryBase)), logger: logger)
+        let scheduler = DeliveryScheduler(
+            pool: pool, interval: configuration.scheduleInterval, giveUpAfter: configuration.deliveryGiveUp, logger: logger)
         return OperationsApplication.build(
             name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [milestones.0, receipts.0],
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
-                receipts.1, webhooks,
+                receipts.1, webhooks, runner, scheduler,
             ],
             onServerRunning: onServerRunning, logger: logger)
     }

@@ -4,10 +4,14 @@ import Logging
 import Models
 import Postgres
 import ServiceSupport
+import Store
 
-/// Handles `MilestoneReached`: records each milestone once (by its key) for the deliveries it triggers.
+/// Handles `MilestoneReached`: records each milestone once (by its key) and, in the same transaction,
+/// plans a delivery to every target of the petition that listens to milestones (trigger
+/// `milestone:<threshold>`, so a redelivered milestone plans nothing twice).
 struct MilestoneHandler: BatchHandler {
     let pool: PostgresPool
+    let giveUpAfter: Duration
     let logger: Logger
 
     func handle(_ deliveries: [Delivery]) async throws -> [DeadLetter] {
@@ -22,8 +26,8 @@ struct MilestoneHandler: BatchHandler {
             }
         }
         guard !milestones.isEmpty else { return dead }
-        let recorded = try await pool.transaction { [milestones] connection in
-            try connection.query("""
+        let (recorded, planned) = try await pool.transaction { [milestones, giveUpAfter] connection in
+            let recorded = try connection.query("""
                 INSERT INTO delivery_events (event_key, kind, petition, payload)
                 SELECT key, 'milestone', petition, payload::jsonb
                 FROM unnest(\(milestones.map(\.key))::text[], \(milestones.map(\.milestone.petition))::text[],
@@ -31,9 +35,21 @@ struct MilestoneHandler: BatchHandler {
                 ON CONFLICT (event_key) DO NOTHING
                 RETURNING event_key
                 """).map { try $0.decode(String.self, 0) }
+            var planned: [DeliveryRecord] = []
+            for (key, milestone, _) in milestones where recorded.contains(key) {
+                guard let petition = try Petitions.find(slug: milestone.petition, on: connection) else { continue }
+                for plan in try Deliveries.planAll(
+                    petitionID: petition.id, kind: .milestone, trigger: "milestone:\(milestone.threshold)", giveUpAfter: giveUpAfter, on: connection) {
+                    if case .created(let delivery) = plan { planned.append(delivery) }
+                }
+            }
+            return (recorded, planned)
         }
         for key in recorded {
             logger.notice("milestone recorded for delivery", metadata: ["event": "\(key)"])
+        }
+        for delivery in planned {
+            logger.notice("delivery planned", metadata: ["delivery": "\(delivery.id)", "target": "\(delivery.target)", "trigger": "\(delivery.trigger)"])
         }
         return dead
     }

@@ -61,12 +61,12 @@ struct WebhookDispatcher: Service {
             try await pool.withConnection { connection in
                 switch outcome {
                 case .delivered(let status):
-                    try Webhooks.delivered(call.id, status: status, on: connection)
+                    try Outbox.webhooks.delivered(call.id, status: status, on: connection)
                 case .retry(let status, let error, let retryAfter):
-                    try Webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: retryAfter ?? delay(after: call.attempts),
+                    try Outbox.webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: retryAfter ?? Backoff(base: settings.baseDelay, maximum: settings.maximumDelay).delay(after: call.attempts),
                                                final: false, on: connection)
                 case .refused(let status, let error):
-                    try Webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
+                    try Outbox.webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
                 }
             }
         } catch {
@@ -78,28 +78,7 @@ struct WebhookDispatcher: Service {
         ])
     }
 
-    enum Outcome: CustomStringConvertible {
-        case delivered(Int)
-        case retry(status: Int?, error: String, retryAfter: Duration?)
-        case refused(status: Int?, error: String)
-
-        var result: String {
-            switch self {
-            case .delivered: "delivered"
-            case .retry: "retry"
-            case .refused: "refused"
-            }
-        }
-
-        var description: String {
-            switch self {
-            case .delivered(let status): "\(status)"
-            case .retry(let status, let error, _), .refused(let status, let error): "\(status.map(String.init) ?? "-") \(error)"
-            }
-        }
-    }
-
-    private func send(_ call: WebhookDelivery) async -> Outcome {
+    private func send(_ call: WebhookDelivery) async -> DeliveryOutcome {
         let secret: String?
         do {
             secret = try await pool.withConnection { connection in try self.secret(call.kind, call.owner, connection) }
@@ -107,40 +86,7 @@ struct WebhookDispatcher: Service {
             return .retry(status: nil, error: "cannot read the signing secret: \(error)", retryAfter: nil)
         }
         guard let secret else { return .refused(status: nil, error: "\(call.owner) has no webhook secret") }
-        let timestamp = Int64(Date().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: call.url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "user-agent", value: "undersigned-delivery")
-        request.headers.add(name: "Idempotency-Key", value: call.idempotencyKey)
-        request.headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
-        request.headers.add(name: WebhookSignature.signatureHeader, value: WebhookSignature.sign(secret: secret, timestamp: timestamp, body: call.body))
-        request.body = .bytes(ByteBuffer(bytes: call.body))
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .init(settings.timeout))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            let status = Int(response.status.code)
-            switch status {
-            case 200..<300: return .delivered(status)
-            case 408, 429, 500...599:
-                let retryAfter = response.headers.first(name: "retry-after").flatMap(Int64.init).map { Duration.seconds(min($0, 3600)) }
-                return .retry(status: status, error: "the receiver answered \(status)", retryAfter: retryAfter)
-            default: return .refused(status: status, error: "the receiver refused the call with \(status)")
-            }
-        } catch {
-            return .retry(status: nil, error: "\(error)", retryAfter: nil)
-        }
-    }
-
-    /// Exponential back-off with jitter: base × 2^attempts, at most the maximum, times a random 0.5–1.
-    func delay(after attempts: Int) -> Duration {
-        let exponential = settings.baseDelay * (1 << min(attempts, 20))
-        return min(exponential, settings.maximumDelay) * Double.random(in: 0.5...1.0)
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        return await WebhookPoster(timeout: settings.timeout).post(
+            url: call.url, secret: secret, idempotencyKey: call.idempotencyKey, contentType: "application/json", body: .bytes(call.body))
     }
 }

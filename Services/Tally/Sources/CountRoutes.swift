@@ -14,9 +14,11 @@ import Store
 /// - `GET /v1/petitions/{slug}/live`: Server-Sent Events, at most four a second, a heartbeat every 15 s,
 ///   `Last-Event-ID` resume (the id is the total).
 /// - `GET /live/{slug}`: the stage page for a big screen.
+/// - `GET /v1/petitions/{slug}/deliveries` (admin token): the petition's deliveries to its targets.
 struct CountRoutes {
     let pool: PostgresPool
     let live: LiveCounts
+    let admin: AdminToken
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/v1/petitions/:slug/count") { request, context in
@@ -57,8 +59,23 @@ struct CountRoutes {
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60"],
                 body: .init(byteBuffer: ByteBuffer(string: StagePage.html(slug: petition.slug, title: petition.title))))
         }
+        router.get("/v1/petitions/:slug/deliveries") { request, context in
+            try admin.check(request)
+            let slug = context.parameters.get("slug") ?? ""
+            let deliveries = try await pool.withConnection { connection -> [DeliveryRecord]? in
+                guard try Petitions.find(slug: slug, on: connection) != nil else { return nil }
+                return try Deliveries.list(petition: slug, on: connection)
+            }
+            guard let deliveries else { throw Problem.noSuchPetition(slug) }
+            var body = Data("{\"petition\":".utf8) + (try JSONEncoder().encode(slug)) + Data(",\"deliveries\":".utf8)
+            body += try DeliveryRecord.json(deliveries) + Data("}".utf8)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
         router.middlewares.add(MethodNotAllowedMiddleware([
             "/v1/petitions/:slug/count": [.get], "/v1/petitions": [.get], "/v1/petitions/:slug/live": [.get], "/live/:slug": [.get],
+            "/v1/petitions/:slug/deliveries": [.get],
         ]))
     }
 

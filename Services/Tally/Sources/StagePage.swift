@@ -1,3 +1,4 @@
+import Models
 import Foundation
 
 /// The page for the big screen at a stage call: self-contained (no CDN, no fonts to fetch), it follows
@@ -10,11 +11,7 @@ enum StagePage {
             .replacingOccurrences(of: "{{TITLE}}", with: escape(title))
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "'", with: "&#39;")
-    }
+    static func escape(_ text: String) -> String { text.htmlEscaped }
 
     static let template = #"""
     <!doctype html>

@@ -29,7 +29,7 @@ public enum TallyService {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
-        CountRoutes(pool: pool, live: live).add(to: router)
+        CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken)).add(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),

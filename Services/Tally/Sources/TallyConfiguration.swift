@@ -12,6 +12,8 @@ public struct TallyConfiguration: Sendable {
     /// `UNDERSIGNED_TALLY_PREFETCH`, default 200; `UNDERSIGNED_TALLY_BATCH`, messages per transaction, default 50.
     public var prefetch: Int
     public var batchSize: Int
+    /// `UNDERSIGNED_ADMIN_TOKEN`: the bearer token of the admin endpoints (deliveries); unset, they answer 403.
+    public var adminToken: String?
 
     public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8081, shard: Int? = nil, prefetch: Int = 200, batchSize: Int = 50) {
         self.common = common
@@ -32,6 +34,7 @@ public struct TallyConfiguration: Sendable {
             shard: reader.int("UNDERSIGNED_TALLY_SHARD", default: Self.shard(for: common.instance), in: 0...63),
             prefetch: reader.int("UNDERSIGNED_TALLY_PREFETCH", default: 200, in: 1...2000),
             batchSize: reader.int("UNDERSIGNED_TALLY_BATCH", default: 50, in: 1...1000))
+        adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")
         try reader.finish()
     }
 

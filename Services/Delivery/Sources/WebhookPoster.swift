@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import Models
+import NIOCore
+import NIOFoundationCompat
+
+/// How one attempt to hand something over ended, for every transport.
+enum DeliveryOutcome: CustomStringConvertible, Sendable {
+    /// Taken (the receiver's status: HTTP, or the SMTP reply code; nil for files).
+    case delivered(Int?)
+    /// Not now: tried again after a back-off (or the receiver's `Retry-After`).
+    case retry(status: Int?, error: String, retryAfter: Duration?)
+    /// Refused for good: failed at once, until an operator puts it back.
+    case refused(status: Int?, error: String)
+
+    var result: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .refused: "refused"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .delivered(let status): status.map(String.init) ?? "ok"
+        case .retry(let status, let error, _), .refused(let status, let error): "\(status.map(String.init) ?? "-") \(error)"
+        }
+    }
+}
+
+/// Exponential back-off with jitter: base × 2^attempts, at most `maximum`, times a random 0.5–1.
+struct Backoff: Sendable {
+    var base: Duration
+    var maximum: Duration = .seconds(300)
+
+    func delay(after attempts: Int) -> Duration {
+        min(base * (1 << min(attempts, 20)), maximum) * Double.random(in: 0.5...1.0)
+    }
+}
+
+/// A signed webhook POST, for partner receipts (a small body from the outbox) and delivery packages (a
+/// file of any size, read in pieces twice: once to sign, once to send). Headers: the signature and its
+/// timestamp (`WebhookSignature`), `Idempotency-Key`, and what the caller adds. A 2xx is delivered; 408,
+/// 429, a 5xx or a network failure is tried again (honouring `Retry-After`); any other status is refused.
+struct WebhookPoster: Sendable {
+    enum Body: Sendable {
+        case bytes([UInt8])
+        case file(URL)
+    }
+
+    var timeout: Duration
+
+    func post(
+        url: String, secret: String, idempotencyKey: String, contentType: String, body: Body, headers extra: [(String, String)] = []
+    ) async -> DeliveryOutcome {
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        var signer = WebhookSignature.Signer(secret: secret, timestamp: timestamp)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        do {
+            switch body {
+            case .bytes(let bytes):
+                signer.update(bytes)
+                request.body = .bytes(ByteBuffer(bytes: bytes))
+            case .file(let file):
+                let size = try FileChunks(url: file).forEach { signer.update($0) }
+                request.body = .stream(FileChunks(url: file), length: .known(Int64(size)))
+            }
+        } catch {
+            return .retry(status: nil, error: "cannot read the body: \(error)", retryAfter: nil)
+        }
+        request.headers.add(name: "content-type", value: contentType)
+        request.headers.add(name: "user-agent", value: "undersigned-delivery")
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
+        request.headers.add(name: WebhookSignature.signatureHeader, value: signer.signature())
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let status = Int(response.status.code)
+            switch status {
+            case 200..<300: return .delivered(status)
+            case 408, 429, 500...599:
+                let retryAfter = response.headers.first(name: "retry-after").flatMap(Int64.init).map { Duration.seconds(min($0, 3600)) }
+                return .retry(status: status, error: "the receiver answered \(status)", retryAfter: retryAfter)
+            default: return .refused(status: status, error: "the receiver refused the call with \(status)")
+            }
+        } catch {
+            return .retry(status: nil, error: "\(error)", retryAfter: nil)
+        }
+    }
+}
+
+/// A file read in pieces of 64 KiB, as an async sequence of buffers (an HTTP request body) or with
+/// `forEach` (hashing). Nothing more than one piece is in memory.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    static let pieceSize = 64 * 1024
+    let url: URL
+
+    /// Calls `body` with each piece; returns the file's size.
+    @discardableResult
+    func forEach(_ body: (Data) throws -> Void) throws -> Int {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var size = 0
+        while let piece = try handle.read(upToCount: Self.pieceSize), !piece.isEmpty {
+            size += piece.count
+            try body(piece)
+        }
+        return size
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let url: URL
+        var handle: FileHandle?
+        var finished = false
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard !finished else { return nil }
+            if handle == nil { handle = try FileHandle(forReadingFrom: url) }
+            guard let piece = try handle?.read(upToCount: FileChunks.pieceSize), !piece.isEmpty else {
+                finished = true
+                try? handle?.close()
+                return nil
+            }
+            return ByteBuffer(data: piece)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(url: url) }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}
