@@ -23,17 +23,26 @@ struct FaultTests {
         try await publisher.publish(Self.message(names, -1))
         let confirmed = SharedSet()
         let failed = SharedCount()
+        let attempts = SharedCount()
+        let restarted = SharedCount()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for lane in 0..<20 {
                 group.addTask {
-                    for i in 0..<150 {
-                        let n = lane * 1000 + i
+                    // 150 messages each, and on until 10 more have gone after the restart finished: on a busy
+                    // machine the restart can take longer than the 150 (the publisher must see it).
+                    var i = 0
+                    var afterRestart = 0
+                    while i < 150 || afterRestart < 10 {
+                        let n = lane * 100_000 + i
+                        attempts.add()
                         do {
                             try await publisher.publish(Self.message(names, n))
                             confirmed.insert("m\(n)")
                         } catch {
                             failed.add()
                         }
+                        if restarted.value > 0 { afterRestart += 1 }
+                        i += 1
                         try await Task.sleep(for: .milliseconds(10))
                     }
                 }
@@ -41,13 +50,14 @@ struct FaultTests {
             group.addTask {
                 try await Task.sleep(for: .milliseconds(400))
                 try await Servers.restartRabbitMQ()
+                restarted.add()
             }
             try await group.waitForAll()
         }
         #expect(publisher.status.connections >= 2, "the publisher never saw the restart")
         let expected = confirmed.value
-        #expect(expected.count + failed.value == 3000)
-        #expect(expected.count > 2500)
+        #expect(expected.count + failed.value == attempts.value)
+        #expect(Double(expected.count) > 0.8 * Double(attempts.value))
 
         let consumer = AMQPConsumer(
             configuration: .init(connection: TestEnvironment.amqp("fault-consumer"), topology: .undersigned(names), queue: names.dedupQueue, batchWait: .milliseconds(100)),
