@@ -103,12 +103,16 @@ let package = Package(
                 "AMQP", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ] + nio,
             path: "Shared/ServiceSupport",
             swiftSettings: swiftSettings
         ),
     ]
-        + service("Intake", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics])
+        + service("Intake", dependencies: [
+            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ])
         + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
         + service("Tally", dependencies: [
             "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,

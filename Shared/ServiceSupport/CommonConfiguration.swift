@@ -20,6 +20,9 @@ public struct CommonConfiguration: Sendable {
     public var migrateOnStart: Bool
     /// `UNDERSIGNED_INSTANCE`, a name for this process in logs and connection names, default the host name and pid.
     public var instance: String
+    /// `UNDERSIGNED_CORS_ORIGINS`: comma-separated origins (`https://peace.example`) whose pages may call the
+    /// public API from a browser; default none.
+    public var corsOrigins: [String] = []
 
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
     public static let defaultDatabaseURL = "postgresql://undersigned@127.0.0.1:5432/undersigned"
@@ -47,6 +50,11 @@ public struct CommonConfiguration: Sendable {
             logLevel: reader.logLevel(),
             migrateOnStart: reader.bool("UNDERSIGNED_MIGRATE_ON_START", default: true),
             instance: instance)
+        corsOrigins = reader.string("UNDERSIGNED_CORS_ORIGINS", default: "").split(separator: ",").map { $0.trimmingWhitespace() }
+            .filter { !$0.isEmpty }
+        for origin in corsOrigins where URL(string: origin)?.scheme == nil || URL(string: origin)?.host == nil || origin.hasSuffix("/") {
+            reader.problem("UNDERSIGNED_CORS_ORIGINS: \(origin) is not an origin such as https://peace.example")
+        }
     }
 
     public var postgres: PostgresPool.Configuration {

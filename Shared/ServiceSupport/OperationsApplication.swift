@@ -13,6 +13,7 @@ public enum OperationsApplication {
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: []))
         router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumers: consumers))
         return Application(
             router: router,

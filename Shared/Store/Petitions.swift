@@ -57,7 +57,11 @@ public enum Petitions {
     /// Opens or closes a petition; returns false when there is no such slug.
     @discardableResult
     public static func setStatus(_ status: Petition.Status, slug: String, on connection: PostgresConnection) throws -> Bool {
-        try connection.query("UPDATE petitions SET status = \(status.rawValue) WHERE slug = \(slug)").affectedRows == 1
+        try connection.query("""
+            UPDATE petitions SET status = \(status.rawValue),
+                closed_at = CASE WHEN \(status.rawValue) = 'closed' THEN COALESCE(closed_at, now()) END
+            WHERE slug = \(slug)
+            """).affectedRows == 1
     }
 
     /// Replaces a petition's milestone thresholds; returns false when there is no such slug.

@@ -225,5 +225,21 @@ public enum Schema {
             );
             CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
             """),
+        Migration(version: 9, name: "blocks, closing time", sql: """
+            -- When a petition was closed by hand (for `undersigned anonymise --closed-before`); a petition past
+            -- its closes_at counts as closed then.
+            ALTER TABLE petitions ADD COLUMN closed_at timestamptz;
+            UPDATE petitions SET closed_at = COALESCE(closes_at, now()) WHERE status = 'closed';
+
+            -- Networks and e-mail domains intake refuses (`undersigned block`), until expires_at if set.
+            CREATE TABLE blocks (
+                kind        text NOT NULL CHECK (kind IN ('network', 'domain')),
+                value       text NOT NULL,
+                reason      text NOT NULL DEFAULT '',
+                created_at  timestamptz NOT NULL DEFAULT now(),
+                expires_at  timestamptz,
+                PRIMARY KEY (kind, value)
+            );
+            """),
     ])
 }

@@ -115,3 +115,35 @@ struct JSONReaderTests {
         }
     }
 }
+
+@Suite("Addresses, networks and token buckets")
+struct NetworkTests {
+    @Test func parsesAndMatchesNetworks() throws {
+        let festival = try #require(IPNetwork("10.99.0.0/16"))
+        #expect(festival.contains(try #require(IPAddress("10.99.250.3"))))
+        #expect(!festival.contains(try #require(IPAddress("10.98.0.1"))))
+        #expect(IPNetwork("10.99.12.34/16") == festival, "host bits are masked")
+        let v6 = try #require(IPNetwork("2001:db8::/32"))
+        let inside = try #require(IPAddress("2001:db8:1::5")), outside = try #require(IPAddress("2001:db9::1"))
+        #expect(v6.contains(inside) && !v6.contains(outside))
+        #expect(IPAddress("::ffff:192.0.2.1") == IPAddress("192.0.2.1"), "IPv4-mapped addresses are IPv4")
+        #expect(IPNetwork("192.0.2.1")?.prefix == 32 && IPNetwork("192.0.2.1/33") == nil && IPNetwork("not an address") == nil)
+        let everything = try #require(IPNetwork("0.0.0.0/0")), twelve = try #require(IPNetwork("10.0.0.0/12"))
+        #expect(everything.contains(try #require(IPAddress("8.8.8.8"))))
+        #expect(twelve.contains(try #require(IPAddress("10.15.255.255"))))
+        #expect(!twelve.contains(try #require(IPAddress("10.16.0.0"))))
+        #expect(try IPNetwork.list(" 127.0.0.0/8, ::1/128 ").count == 2)
+        #expect(throws: ValidationProblem.self) { try IPNetwork.list("127.0.0.0/8, nonsense") }
+        #expect(IPAddress("[::1]")?.description == "::1" && IPAddress("203.0.113.9")?.description == "203.0.113.9")
+    }
+
+    @Test func tokenBucketRefillsAtItsRate() {
+        var bucket = TokenBucket(burst: 3, now: 0)
+        #expect((0..<3).allSatisfy { _ in bucket.take(rate: 0.5, burst: 3, now: 0) == nil })
+        let wait = bucket.take(rate: 0.5, burst: 3, now: 0)
+        #expect(wait == 2)
+        #expect(bucket.take(rate: 0.5, burst: 3, now: 2) == nil)
+        #expect(bucket.take(rate: 0.5, burst: 3, now: 2) != nil)
+        #expect(bucket.isFull(rate: 0.5, burst: 3, now: 100))
+    }
+}

@@ -1,6 +1,7 @@
 import AMQP
 import Hummingbird
 import Logging
+import Foundation
 import Postgres
 import ServiceLifecycle
 import ServiceSupport
@@ -29,12 +30,27 @@ public enum IntakeService {
         readiness.add("broker") { publisher.status.connected }
         readiness.add("database") { await pool.isReachable() }
 
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let abuse = AbuseGuard(settings: configuration.abuse, logger: logger)
+        let router = Router(context: IntakeRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: readiness)
         SignatureRoutes(
-            directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, logger: logger
+            directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, abuse: abuse, logger: logger
         ).add(to: router)
+        let admin = AdminToken(configuration.adminToken)
+        router.get("/v1/ops/trending") { request, _ in
+            try admin.check(request)
+            let (total, sources) = abuse.trending.flagged(now: AbuseGuard.now())
+            let object: [String: Any] = [
+                "window_seconds": Int(configuration.abuse.trendingWindow.inSeconds), "share": configuration.abuse.trendingShare,
+                "minimum": configuration.abuse.trendingMinimum, "signatures": total,
+                "sources": sources.map { ["kind": $0.kind, "value": $0.value, "count": $0.count, "share": $0.share] as [String: Any] },
+            ]
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))))
+        }
         PartnerBatchRoutes(
             pool: pool, publisher: publisher, exchange: names.submittedExchange, logger: logger,
             maximumRows: configuration.partnerBatchMaximumRows, maximumBytes: configuration.partnerBatchMaximumBytes
@@ -47,6 +63,7 @@ public enum IntakeService {
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger),
                 PublisherService(publisher: publisher),
                 batcher,
+                BlockListRefresher(pool: pool, guardian: abuse, logger: logger),
             ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -1,3 +1,4 @@
+import Models
 import ServiceSupport
 
 /// Intake's settings, read once at start from `UNDERSIGNED_*` environment variables.
@@ -22,6 +23,15 @@ public struct IntakeConfiguration: Sendable {
     public var partnerBatchMaximumRows: Int = 100_000
     /// `UNDERSIGNED_PARTNER_BATCH_MAX_MIB`: most bytes in one HTTP partner batch, default 64 MiB.
     public var partnerBatchMaximumBytes: Int = 64 << 20
+    /// Abuse controls (`AbuseSettings`). From the environment: `UNDERSIGNED_RATE_PER_CLIENT_PER_MINUTE`
+    /// (default 30, 0 = off) with `UNDERSIGNED_RATE_PER_CLIENT_BURST` (20); `UNDERSIGNED_RATE_PER_PETITION_PER_SECOND`
+    /// (20,000, 0 = off; bursts of two seconds' worth); `UNDERSIGNED_ALLOW_NETWORKS` and `UNDERSIGNED_TRUSTED_PROXIES`
+    /// (comma-separated CIDR); `UNDERSIGNED_TRENDING_WINDOW_S` (300), `UNDERSIGNED_TRENDING_SHARE_PERCENT` (20),
+    /// `UNDERSIGNED_TRENDING_MIN` (200), `UNDERSIGNED_TRENDING_IGNORE_DOMAINS` (big providers; `none` for none);
+    /// `UNDERSIGNED_BLOCKS_REFRESH_MS` (5000). In code the default limits nothing.
+    public var abuse = AbuseSettings()
+    /// `UNDERSIGNED_ADMIN_TOKEN`: the bearer token of `GET /v1/ops/trending`; unset, it answers 403.
+    public var adminToken: String?
 
     public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8080, envelopeSize: Int = 500,
                 envelopeDelay: Duration = .milliseconds(2), publishWindow: Int = 256, publishTimeout: Duration = .seconds(10),
@@ -49,6 +59,26 @@ public struct IntakeConfiguration: Sendable {
             maximumWaitingEnvelopes: reader.int("UNDERSIGNED_MAX_WAITING_ENVELOPES", default: 1000, in: 1...1_000_000))
         partnerBatchMaximumRows = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", default: 100_000, in: 1...10_000_000)
         partnerBatchMaximumBytes = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", default: 64, in: 1...4096) << 20
+        adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")
+        let perMinute = reader.int("UNDERSIGNED_RATE_PER_CLIENT_PER_MINUTE", default: 30, in: 0...1_000_000)
+        let burst = reader.int("UNDERSIGNED_RATE_PER_CLIENT_BURST", default: 20, in: 1...1_000_000)
+        abuse.perClient = perMinute == 0 ? nil : .init(perSecond: Double(perMinute) / 60, burst: Double(burst))
+        let perSecond = reader.int("UNDERSIGNED_RATE_PER_PETITION_PER_SECOND", default: 20_000, in: 0...10_000_000)
+        abuse.perPetition = perSecond == 0 ? nil : .init(perSecond: Double(perSecond), burst: Double(perSecond * 2))
+        for (name, keyPath) in [("UNDERSIGNED_ALLOW_NETWORKS", \AbuseSettings.allowNetworks), ("UNDERSIGNED_TRUSTED_PROXIES", \AbuseSettings.trustedProxies)] {
+            do {
+                abuse[keyPath: keyPath] = try IPNetwork.list(reader.string(name, default: ""))
+            } catch {
+                reader.problem("\(name): \(error.reason)")
+            }
+        }
+        abuse.trendingWindow = .seconds(reader.int("UNDERSIGNED_TRENDING_WINDOW_S", default: 300, in: 10...86_400))
+        abuse.trendingShare = Double(reader.int("UNDERSIGNED_TRENDING_SHARE_PERCENT", default: 20, in: 1...100)) / 100
+        abuse.trendingMinimum = reader.int("UNDERSIGNED_TRENDING_MIN", default: 200, in: 1...10_000_000)
+        if let ignored = reader.optionalString("UNDERSIGNED_TRENDING_IGNORE_DOMAINS") {
+            abuse.trendingIgnoredDomains = ignored == "none" ? [] : Set(ignored.split(separator: ",").map { $0.trimmingWhitespace().lowercased() })
+        }
+        abuse.blocksRefresh = reader.milliseconds("UNDERSIGNED_BLOCKS_REFRESH_MS", default: .seconds(5), in: 100...600_000)
         try reader.finish()
     }
 }

@@ -15,22 +15,24 @@ struct SignatureRoutes {
     let directory: PetitionDirectory
     let batcher: EnvelopeBatcher
     let publisher: AMQPPublisher
+    let abuse: AbuseGuard
     let logger: Logger
     private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
     private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
     private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
 
-    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, logger: Logger) {
+    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, logger: Logger) {
         self.directory = directory
         self.batcher = batcher
         self.publisher = publisher
+        self.abuse = abuse
         self.logger = logger
     }
 
     /// Largest request body taken: a signature is a few hundred bytes.
     static let maximumBody = 16 * 1024
 
-    func add<Context: RequestContext>(to router: Router<Context>) {
+    func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         router.post("/v1/petitions/:slug/signatures") { request, context in
             try await sign(request, context: context)
         }
@@ -40,10 +42,12 @@ struct SignatureRoutes {
         router.middlewares.add(MethodNotAllowedMiddleware(["/v1/petitions/:slug/signatures": [.post], "/v1/petitions/:slug": [.get]]))
     }
 
-    private func sign(_ request: Request, context: some RequestContext) async throws -> Response {
+    private func sign(_ request: Request, context: some RemoteAddressRequestContext) async throws -> Response {
         var request = request
         // A cache hit in the common case; no child task for it (that cost more than the lookup).
         let slug = try await openPetition(slug: context.parameters.get("slug") ?? "")
+        let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
+        try abuse.admit(client: client, petition: slug)
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumBody)
@@ -64,6 +68,7 @@ struct SignatureRoutes {
                 throw Problem(.unsupportedMediaType, title: "Unsupported content type", detail: "send application/json or an HTML form")
             }
             signature = try fields.signature(petition: slug)
+            try abuse.admit(email: signature.email)
         } catch let problem as ValidationProblem {
             rejected.increment()
             throw problem.field == "body"
@@ -86,6 +91,7 @@ struct SignatureRoutes {
             throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "signatures cannot be taken right now", retryAfter: 2)
         }
         accepted.increment()
+        abuse.trending.record(client: client, domain: AbuseGuard.domain(of: signature.email), now: AbuseGuard.now())
         let id = signature.submissionID.uuidString.lowercased()
         if isForm && (request.headers[.accept] ?? "").contains("text/html") {
             return Response(

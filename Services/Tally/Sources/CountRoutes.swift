@@ -55,9 +55,14 @@ struct CountRoutes {
         }
         router.get("/live/:slug") { _, context in
             let petition = try await petition(slug: context.parameters.get("slug") ?? "")
+            let html = StagePage.html(slug: petition.slug, title: petition.title)
             return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60"],
-                body: .init(byteBuffer: ByteBuffer(string: StagePage.html(slug: petition.slug, title: petition.title))))
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60",
+                    .contentSecurityPolicy: SecurityHeadersMiddleware<Context>.contentSecurityPolicy(inlineScript: StagePage.script(in: html)),
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: html)))
         }
         router.get("/v1/petitions/:slug/deliveries") { request, context in
             try admin.check(request)

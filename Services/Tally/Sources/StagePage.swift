@@ -13,6 +13,12 @@ enum StagePage {
 
     static func escape(_ text: String) -> String { text.htmlEscaped }
 
+    /// The text of the page's one inline script (its hash goes into the Content-Security-Policy).
+    static func script(in html: String) -> String {
+        guard let start = html.range(of: "<script>"), let end = html.range(of: "</script>", range: start.upperBound..<html.endIndex) else { return "" }
+        return String(html[start.upperBound..<end.lowerBound])
+    }
+
     static let template = #"""
     <!doctype html>
     <html lang="en">

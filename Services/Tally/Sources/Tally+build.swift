@@ -28,6 +28,7 @@ public enum TallyService {
         let live = LiveCounts(pool: pool, logger: logger)
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
         CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken)).add(to: router)
         return Application(

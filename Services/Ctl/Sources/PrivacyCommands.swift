@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Models
+import ServiceSupport
+import Store
+
+/// `undersigned erase EMAIL`: a signer's data removed everywhere Undersigned keeps it.
+struct EraseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase", abstract: "Remove a signer's signatures from every petition (right to erasure), keeping counts honest.",
+        discussion: """
+            The address is canonicalised as dedup does and keyed with UNDERSIGNED_SIGNER_SECRET, so it finds the signer however
+            they typed it. Prints what was removed, never the address. Packages already delivered to targets are not recalled.
+            """)
+
+    @Argument(help: "The signer's e-mail address.") var email: String
+
+    func run() throws {
+        let reader = ConfigurationReader()
+        let secret = reader.secret("UNDERSIGNED_SIGNER_SECRET")
+        try reader.finish()
+        let canonical: CanonicalEmail
+        do { canonical = try CanonicalEmail(email) } catch { throw ValidationError("that is not an e-mail address: \(error.reason)") }
+        let key = try SignerKeyMaker(secret: secret).key(for: canonical)
+        let erased = try Privacy.erase(signerKey: key, on: Environment().connect())
+        if erased.signatures == 0 {
+            print("no signatures of that signer")
+        } else {
+            print("removed \(erased.signatures) signature(s) from \(erased.petitions.joined(separator: ", ")); "
+                + "\(erased.uncounted) taken off the counts, the rest will not be counted")
+        }
+    }
+}
+
+/// `undersigned anonymise --closed-before DATE`: retention for closed petitions.
+struct AnonymiseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "anonymise",
+        abstract: "Strip names, postal codes, contact consent and signer keys from petitions closed before a date; counts stay.")
+
+    @Option(help: "RFC 3339 time or a date (2027-01-31): petitions closed before it.") var closedBefore: String
+
+    func run() throws {
+        guard let date = Timestamp.parse(closedBefore) ?? Timestamp.parse(closedBefore + "T00:00:00Z") else {
+            throw ValidationError("--closed-before must be a date (2027-01-31) or an RFC 3339 time")
+        }
+        let (petitions, signatures) = try Privacy.anonymise(closedBefore: date, on: Environment().connect())
+        print(petitions.isEmpty ? "no petition closed before \(Timestamp.format(date))"
+            : "anonymised \(signatures) signatures of \(petitions.count) petition(s): \(petitions.joined(separator: ", "))")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Models
+import Postgres
+
+/// Removing a signer's data, and stripping closed petitions down to what history needs.
+public enum Privacy {
+    public struct Erased: Sendable, Equatable {
+        /// Signature rows removed (one per petition the person signed).
+        public var signatures: Int
+        /// Of those, how many had been counted (and were taken off the counts).
+        public var uncounted: Int
+        public var petitions: [String]
+    }
+
+    /// Removes every signature of the signer with this key, in one transaction, and keeps the counts
+    /// honest: a counted signature is taken off its petition's count; one not counted yet is marked as
+    /// counted, so that the accepted event still on its way changes nothing.
+    public static func erase(signerKey: SignerKey, on connection: PostgresConnection) throws -> Erased {
+        try connection.transaction { connection in
+            let removed = try connection.query("""
+                DELETE FROM signatures s USING petitions p WHERE s.signer_key = \(ByteA(signerKey.bytes)) AND p.id = s.petition_id
+                RETURNING s.id, s.petition_id, s.country, p.slug
+                """)
+            guard !removed.isEmpty else { return Erased(signatures: 0, uncounted: 0, petitions: []) }
+            let ids = try removed.map { try $0.decode(Int64.self, 0) }
+            let counted = Set(try connection.query("SELECT signature_id FROM tally_counted WHERE signature_id = ANY(\(ids)::bigint[])")
+                .map { try $0.decode(Int64.self, 0) })
+            try connection.query("INSERT INTO tally_counted (signature_id) SELECT unnest(\(ids)::bigint[]) ON CONFLICT DO NOTHING")
+            for row in removed where counted.contains(try row.decode(Int64.self, 0)) {
+                try connection.query("""
+                    UPDATE petition_counts SET count = count - 1, updated_at = now()
+                    WHERE (petition_id, country, shard) = (
+                        SELECT petition_id, country, shard FROM petition_counts
+                        WHERE petition_id = \(try row.decode(Int64.self, 1)) AND country = \(try row.decode(String.self, 2)) AND count > 0
+                        ORDER BY count DESC LIMIT 1)
+                    """)
+            }
+            return Erased(signatures: ids.count, uncounted: counted.count, petitions: try removed.map { try $0.decode(String.self, 3) }.sorted())
+        }
+    }
+
+    /// Strips names, postal codes, contact consent and signer keys (replaced by random ones) from the
+    /// signatures of petitions closed before `date`; country, source and times stay, and so do the counts.
+    /// Returns the petitions and the signatures changed.
+    public static func anonymise(closedBefore date: Date, on connection: PostgresConnection) throws -> (petitions: [String], signatures: Int) {
+        try connection.transaction { connection in
+            let petitions = try connection.query("""
+                SELECT id, slug FROM petitions
+                WHERE COALESCE(closed_at, CASE WHEN closes_at <= now() THEN closes_at END) < \(date)
+                ORDER BY slug
+                """)
+            let ids = try petitions.map { try $0.decode(Int64.self, 0) }
+            guard !ids.isEmpty else { return ([], 0) }
+            let changed = try connection.query("""
+                UPDATE signatures SET name = '', postal_code = NULL, contact_opt_in = false, signer_key = sha256(gen_random_uuid()::text::bytea)
+                WHERE petition_id = ANY(\(ids)::bigint[]) AND (name <> '' OR postal_code IS NOT NULL OR contact_opt_in)
+                """).affectedRows
+            return (try petitions.map { try $0.decode(String.self, 1) }, changed)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+"""Personal data: `undersigned erase` and `undersigned anonymise` against the running suite's database,
+checked by dumping every table and reading every log afterwards."""
+import glob
+import json
+import subprocess
+import urllib.request
+import uuid
+
+from conftest import ENV, eventually, psql
+
+
+def ctl(*args):
+    return subprocess.run([ENV.bin, *args], check=True, capture_output=True, text=True).stdout
+
+
+def sign(slug, name, email, country="FR", postal_code=None):
+    body = {"name": name, "email": email, "country": country}
+    if postal_code:
+        body["postal_code"] = postal_code
+    request = urllib.request.Request(f"{ENV.intake}/v1/petitions/{slug}/signatures", data=json.dumps(body).encode(),
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+
+
+def total(slug):
+    with urllib.request.urlopen(f"{ENV.tally}/v1/petitions/{slug}/count", timeout=10) as response:
+        return json.load(response)["total"]
+
+
+def counted(slug, expected):
+    return eventually(lambda: total(slug) == expected and int(psql(
+        f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id JOIN tally_counted t ON t.signature_id = s.id "
+        f"WHERE p.slug = '{slug}'")[0]) == expected, timeout=60)
+
+
+def dump():
+    """Every row of every table, as text."""
+    return subprocess.run(["pg_dump", "--data-only", ENV.database], check=True, capture_output=True, text=True).stdout
+
+
+def logs():
+    return "".join(open(f, errors="replace").read() for f in glob.glob(f"{ENV.local}/logs/*.log"))
+
+
+def new_petition():
+    slug = f"privacy-{uuid.uuid4().hex[:8]}"
+    ctl("petition", "create", slug, "--title", "Privacy test")
+    return slug
+
+
+def test_erase_removes_a_signer_everywhere_and_keeps_the_count_honest():
+    first, second = new_petition(), new_petition()
+    tag = uuid.uuid4().hex[:8]
+    name, email = f"Zelda Erasable {tag}", f"zelda.{tag}@example.org"
+    for slug in (first, second):
+        sign(slug, name, email, postal_code=f"PC-{tag}")
+        sign(slug, f"Other Person {tag}", f"other.{tag}@example.org")
+    assert counted(first, 2) and counted(second, 2)
+    assert name in dump()
+    # However the address is typed, it is the same signer.
+    out = ctl("erase", f"  Zelda.{tag}@EXAMPLE.org ")
+    assert "removed 2 signature(s)" in out and email not in out
+    assert total(first) == 1 and total(second) == 1
+    table = dump()
+    assert name not in table and email not in table and f"PC-{tag}" not in table
+    assert f"Other Person {tag}" in table
+    assert name not in logs() and email not in logs() and f"zelda.{tag}" not in logs().lower()
+    assert "no signatures" in ctl("erase", email)
+    # The counts equal the signatures left, country by country.
+    for slug in (first, second):
+        assert psql(f"SELECT country, sum(count) FROM petition_counts c JOIN petitions p ON p.id = c.petition_id "
+                    f"WHERE p.slug = '{slug}' AND count > 0 GROUP BY country") == ["FR|1"]
+
+
+def test_erase_before_the_signature_is_counted_does_not_count_it_later():
+    slug = new_petition()
+    tag = uuid.uuid4().hex[:8]
+    # Sign and erase at once: the accepted event may still be on its way to tally.
+    sign(slug, f"Quick {tag}", f"quick.{tag}@example.org")
+    assert eventually(lambda: int(psql(f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id "
+                                       f"WHERE p.slug = '{slug}'")[0]) == 1, timeout=30)
+    ctl("erase", f"quick.{tag}@example.org")
+    sign(slug, f"Stays {tag}", f"stays.{tag}@example.org")
+    assert counted(slug, 1)
+    assert total(slug) == 1
+
+
+def test_anonymise_strips_closed_petitions_and_keeps_counts():
+    closed, still_open = new_petition(), new_petition()
+    tag = uuid.uuid4().hex[:8]
+    for slug in (closed, still_open):
+        for i in range(3):
+            sign(slug, f"Retained {tag} {i}", f"retained.{tag}.{i}.{slug}@example.org", country=["DE", "KE", "BR"][i], postal_code=f"9{i}{tag[:3]}")
+    assert counted(closed, 3) and counted(still_open, 3)
+    ctl("petition", "close", closed)
+    out = ctl("anonymise", "--closed-before", "2099-01-01")
+    assert closed in out and still_open not in out
+    rows = psql(f"SELECT name, postal_code, country FROM signatures s JOIN petitions p ON p.id = s.petition_id WHERE p.slug = '{closed}' ORDER BY country")
+    assert rows == ["||BR", "||DE", "||KE"]
+    assert total(closed) == 3 and total(still_open) == 3
+    table = dump()
+    assert f"Retained {tag} 0" in table  # the open petition keeps its signers
+    assert sum(table.count(f"Retained {tag} {i}") for i in range(3)) == 3, "only the open petition's names remain"
