@@ -134,7 +134,7 @@ let package = Package(
         ] + nio)
         + [
             .testTarget(
-                name: "ModelsTests", dependencies: ["Models"], path: "Tests/ModelsTests",
+                name: "ModelsTests", dependencies: ["Models"], path: "Tests/ModelsTests", exclude: ["Corpus"],
                 swiftSettings: swiftSettings
             ),
             .testTarget(

@@ -25,6 +25,13 @@ public struct CanonicalEmail: Hashable, Sendable {
         var local = String(normalised[..<at])
         var domain = String(normalised[normalised.index(after: at)...])
         if domain.hasSuffix(".") { domain.removeLast() }
+        // An internationalised domain is compared in Unicode (NFC, lower case), whichever form was typed.
+        if domain.contains("xn--") {
+            guard let decoded = Punycode.decodeDomain(domain) else {
+                throw ValidationProblem(field: "email", reason: "has a domain that is not valid")
+            }
+            domain = decoded.canonicalComposed().lowercased()
+        }
         try Self.check(local: local, domain: domain)
 
         if let provider = rules.provider(for: domain) {
@@ -36,6 +43,9 @@ public struct CanonicalEmail: Hashable, Sendable {
             }
             if provider.ignoresDots {
                 local.removeAll { $0 == "." }
+            }
+            if !provider.dropCharacters.isEmpty {
+                local.removeAll { provider.dropCharacters.contains($0) }
             }
             guard !local.isEmpty else {
                 throw ValidationProblem(field: "email", reason: "must have a mailbox name before the @")

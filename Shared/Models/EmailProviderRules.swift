@@ -14,12 +14,27 @@ public struct EmailProviderRules: Sendable, Hashable, Codable {
         public var ignoresDots: Bool
         /// Characters after which the rest of the local part is a tag, e.g. `["+"]`.
         public var tagSeparators: [String]
+        /// Other characters this provider ignores in the local part (dots are `ignoresDots`).
+        public var dropCharacters: String
 
-        public init(domain: String, aliases: [String] = [], ignoresDots: Bool = false, tagSeparators: [String] = []) {
+        public init(domain: String, aliases: [String] = [], ignoresDots: Bool = false, tagSeparators: [String] = [], dropCharacters: String = "") {
             self.domain = domain
             self.aliases = aliases
             self.ignoresDots = ignoresDots
             self.tagSeparators = tagSeparators
+            self.dropCharacters = dropCharacters
+        }
+
+        enum CodingKeys: String, CodingKey { case domain, aliases, ignoresDots, tagSeparators, dropCharacters }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                domain: try container.decode(String.self, forKey: .domain),
+                aliases: try container.decodeIfPresent([String].self, forKey: .aliases) ?? [],
+                ignoresDots: try container.decodeIfPresent(Bool.self, forKey: .ignoresDots) ?? false,
+                tagSeparators: try container.decodeIfPresent([String].self, forKey: .tagSeparators) ?? [],
+                dropCharacters: try container.decodeIfPresent(String.self, forKey: .dropCharacters) ?? "")
         }
     }
 

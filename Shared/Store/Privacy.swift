@@ -39,6 +39,14 @@ public enum Privacy {
         }
     }
 
+    /// The consenting signers of a petition with their sealed addresses (for `undersigned contacts`).
+    public static func contacts(petition slug: String, on connection: PostgresConnection) throws -> [(name: String, signerKey: SignerKey, sealed: [UInt8])] {
+        try connection.query("""
+            SELECT s.name, s.signer_key, s.contact_email FROM signatures s JOIN petitions p ON p.id = s.petition_id
+            WHERE p.slug = \(slug) AND s.contact_email IS NOT NULL ORDER BY s.id
+            """).map { (try $0.decode(String.self, 0), SignerKey(bytes: try $0.decode(ByteA.self, 1).bytes), try $0.decode(ByteA.self, 2).bytes) }
+    }
+
     /// Strips names, postal codes, contact consent and signer keys (replaced by random ones) from the
     /// signatures of petitions closed before `date`; country, source and times stay, and so do the counts.
     /// Returns the petitions and the signatures changed.
@@ -52,8 +60,9 @@ public enum Privacy {
             let ids = try petitions.map { try $0.decode(Int64.self, 0) }
             guard !ids.isEmpty else { return ([], 0) }
             let changed = try connection.query("""
-                UPDATE signatures SET name = '', postal_code = NULL, contact_opt_in = false, signer_key = sha256(gen_random_uuid()::text::bytea)
-                WHERE petition_id = ANY(\(ids)::bigint[]) AND (name <> '' OR postal_code IS NOT NULL OR contact_opt_in)
+                UPDATE signatures SET name = '', postal_code = NULL, contact_opt_in = false, contact_email = NULL,
+                    signer_key = sha256(gen_random_uuid()::text::bytea)
+                WHERE petition_id = ANY(\(ids)::bigint[]) AND (name <> '' OR postal_code IS NOT NULL OR contact_opt_in OR contact_email IS NOT NULL)
                 """).affectedRows
             return (try petitions.map { try $0.decode(String.self, 1) }, changed)
         }

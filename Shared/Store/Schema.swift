@@ -241,5 +241,32 @@ public enum Schema {
                 PRIMARY KEY (kind, value)
             );
             """),
+        Migration(version: 10, name: "e-mail domain rules", sql: """
+            -- How each mail provider treats addresses (`undersigned domains`), read by dedup every few seconds:
+            -- aliases deliver to the same mailboxes, drop_characters are ignored in the local part, a tag
+            -- separator starts a sub-address (jane+petitions@). Seeded with the large consumer providers.
+            CREATE TABLE email_domain_rules (
+                domain           text PRIMARY KEY,
+                aliases          text[] NOT NULL DEFAULT '{}',
+                drop_characters  text NOT NULL DEFAULT '',
+                tag_separators   text[] NOT NULL DEFAULT '{}',
+                updated_at       timestamptz NOT NULL DEFAULT now()
+            );
+            INSERT INTO email_domain_rules (domain, aliases, drop_characters, tag_separators) VALUES
+                ('gmail.com', '{googlemail.com}', '.', '{+}'),
+                ('outlook.com', '{}', '', '{+}'),
+                ('hotmail.com', '{}', '', '{+}'),
+                ('live.com', '{}', '', '{+}'),
+                ('icloud.com', '{me.com,mac.com}', '', '{+}'),
+                ('proton.me', '{protonmail.com,protonmail.ch,pm.me}', '', '{+}'),
+                ('fastmail.com', '{}', '', '{+}'),
+                ('yahoo.com', '{}', '', '{-}'),
+                ('yandex.ru', '{yandex.com,ya.ru}', '', '{+}');
+            """),
+        Migration(version: 11, name: "sealed contact addresses", sql: """
+            -- The address of a signer who agreed to be contacted, sealed with AES-256-GCM (ContactSealer): key id,
+            -- nonce, ciphertext, tag. NULL for everyone else, and after anonymise.
+            ALTER TABLE signatures ADD COLUMN contact_email bytea;
+            """),
     ])
 }

@@ -1,8 +1,47 @@
+import Foundation
 import Models
 import Testing
 
 @Suite("Canonical email")
 struct CanonicalEmailTests {
+    /// `Corpus/email-pairs.tsv`: pairs of addresses that are (or are not) one signer under the default rules.
+    static let corpus: [(same: Bool, first: String, second: String, why: String)] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Corpus/email-pairs.tsv")
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            return (fields[0] == "same", fields[1], fields[2], fields[3])
+        }
+    }()
+
+    @Test("the corpus: at least 200 pairs, each the same signer or not as it says")
+    func corpusPairs() throws {
+        #expect(Self.corpus.count >= 200)
+        #expect(Self.corpus.filter(\.same).count >= 100 && Self.corpus.filter { !$0.same }.count >= 100)
+        for pair in Self.corpus {
+            let first = try CanonicalEmail(pair.first), second = try CanonicalEmail(pair.second)
+            #expect((first == second) == pair.same, "\(pair.why): \(pair.first) / \(pair.second)")
+        }
+    }
+
+    @Test("rules as data: a provider added at run time merges its aliases, tags and dropped characters")
+    func rulesAsData() throws {
+        let rules = EmailProviderRules(providers: EmailProviderRules.default.providers + [
+            .init(domain: "posteo.de", aliases: ["posteo.net"], tagSeparators: ["+"], dropCharacters: "_"),
+        ])
+        #expect(try CanonicalEmail("ada_lovelace+x@posteo.net", rules: rules) == CanonicalEmail("adalovelace@posteo.de", rules: rules))
+        #expect(try CanonicalEmail("ada_lovelace@posteo.net") != CanonicalEmail("adalovelace@posteo.de"), "not without the rule")
+    }
+
+    @Test("Punycode decodes as RFC 3492 says, and refuses what is not Punycode")
+    func punycode() {
+        #expect(Punycode.decode("bcher-kva") == "bücher")
+        #expect(Punycode.decode("e1afmkfd") == "пример")
+        #expect(Punycode.decodeDomain("xn--r8jz45g.jp") == "例え.jp")
+        #expect(Punycode.decode("!!") == nil && Punycode.decode("99999999999999") == nil)
+        #expect(throws: ValidationProblem.self) { try CanonicalEmail("ada@xn--!!.de") }
+    }
+
     @Test("the same mailbox gives the same canonical form", arguments: [
         ("Ada@Example.org", "ada@example.org"),
         ("  ada@example.org\n", "ada@example.org"),

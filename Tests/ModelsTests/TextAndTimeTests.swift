@@ -147,3 +147,23 @@ struct NetworkTests {
         #expect(bucket.isFull(rate: 0.5, burst: 3, now: 100))
     }
 }
+
+@Suite("Sealed contact addresses")
+struct ContactSealerTests {
+    @Test func sealsOpensAndRotates() throws {
+        let old = String(repeating: "ab", count: 32), new = Data(repeating: 7, count: 32).base64EncodedString()
+        let signer = SignerKey(bytes: Array(repeating: 1, count: 32)), other = SignerKey(bytes: Array(repeating: 2, count: 32))
+        let before = try ContactSealer(keys: old)
+        let sealed = try before.seal("ada@example.org", signerKey: signer)
+        #expect(sealed.first == 1 && !String(decoding: sealed, as: UTF8.self).contains("ada"))
+        #expect(before.open(sealed, signerKey: signer) == "ada@example.org")
+        #expect(before.open(sealed, signerKey: other) == nil, "bound to its signer")
+        let after = try ContactSealer(keys: "1:\(old), 2:\(new)")
+        #expect(after.currentID == 2 && after.open(sealed, signerKey: signer) == "ada@example.org", "old boxes still open")
+        let resealed = try after.seal("ada@example.org", signerKey: signer)
+        #expect(resealed.first == 2 && before.open(resealed, signerKey: signer) == nil)
+        #expect(try after.seal("ada@example.org", signerKey: signer) != resealed, "a fresh nonce each time")
+        #expect(throws: ValidationProblem.self) { try ContactSealer(keys: "1:short") }
+        #expect(throws: ValidationProblem.self) { try ContactSealer(keys: "0:\(old)") }
+    }
+}

@@ -13,8 +13,8 @@ def ctl(*args):
     return subprocess.run([ENV.bin, *args], check=True, capture_output=True, text=True).stdout
 
 
-def sign(slug, name, email, country="FR", postal_code=None):
-    body = {"name": name, "email": email, "country": country}
+def sign(slug, name, email, country="FR", postal_code=None, contact=False):
+    body = {"name": name, "email": email, "country": country, "contact_opt_in": contact}
     if postal_code:
         body["postal_code"] = postal_code
     request = urllib.request.Request(f"{ENV.intake}/v1/petitions/{slug}/signatures", data=json.dumps(body).encode(),
@@ -102,3 +102,21 @@ def test_anonymise_strips_closed_petitions_and_keeps_counts():
     table = dump()
     assert f"Retained {tag} 0" in table  # the open petition keeps its signers
     assert sum(table.count(f"Retained {tag} {i}") for i in range(3)) == 3, "only the open petition's names remain"
+
+
+def test_only_consenting_signers_addresses_are_kept_and_only_sealed():
+    slug = new_petition()
+    tag = uuid.uuid4().hex[:8]
+    yes, no = f"Yes.Contact.{tag}@Example.org", f"no.contact.{tag}@example.org"
+    sign(slug, f"Consenting {tag}", yes, contact=True)
+    sign(slug, f"Private {tag}", no)
+    assert counted(slug, 2)
+    rows = psql(f"SELECT name, contact_email IS NOT NULL, length(contact_email) FROM signatures s JOIN petitions p ON p.id = s.petition_id "
+                f"WHERE p.slug = '{slug}' ORDER BY name")
+    assert rows[0].startswith(f"Consenting {tag}|t|") and rows[1] == f"Private {tag}|f|"
+    table = dump()
+    assert yes not in table and yes.lower() not in table and no not in table, "no address in plain text anywhere"
+    out = ctl("contacts", slug)
+    assert out.splitlines() == ["name,email", f'"Consenting {tag}","{yes}"']
+    ctl("erase", yes)
+    assert ctl("contacts", slug).splitlines() == ["name,email"]

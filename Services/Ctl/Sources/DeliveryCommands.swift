@@ -169,7 +169,7 @@ struct DeliveriesCommand: ParsableCommand {
                 (delivery.state.rawValue, 11), (delivery.signatures.map(String.init) ?? "-", 12), (String(delivery.attempts), 10),
                 (delivery.lastStatus.map(String.init) ?? "-", 6), (String((delivery.csvSHA256 ?? "-").prefix(12)), 14),
             ]
-            var line = columns.map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined() + Timestamp.format(delivery.createdAt)
+            var line = columns.map { $0.0.column($0.1) }.joined() + Timestamp.format(delivery.createdAt)
             if delivery.state != .delivered, let error = delivery.lastError { line += "  \(error)" }
             print(line)
         }

@@ -51,11 +51,11 @@ struct PartnerCommand: AsyncParsableCommand {
             let environment = try Environment()
             let partners = try Partners.list(on: try environment.connect())
             let connections = (try? await PartnerAccounts(environment: environment).management.connectionCounts()) ?? [:]
-            print("partner".padding(toLength: 34, withPad: " ", startingAt: 0) + "status    connections  created")
+            print("partner".column(34) + "status    connections  created")
             for partner in partners {
-                print(partner.name.padding(toLength: 34, withPad: " ", startingAt: 0)
-                      + partner.status.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                      + "\(connections[partner.name] ?? 0)/\(partner.maxConnections)".padding(toLength: 13, withPad: " ", startingAt: 0)
+                print(partner.name.column(34)
+                      + partner.status.rawValue.column(10)
+                      + "\(connections[partner.name] ?? 0)/\(partner.maxConnections)".column(13)
                       + Timestamp.format(partner.createdAt))
             }
         }

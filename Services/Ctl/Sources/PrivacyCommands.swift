@@ -49,3 +49,41 @@ struct AnonymiseCommand: ParsableCommand {
             : "anonymised \(signatures) signatures of \(petitions.count) petition(s): \(petitions.joined(separator: ", "))")
     }
 }
+
+/// `undersigned contacts PETITION`: the signers who agreed to be contacted, for the campaign's mailing.
+struct ContactsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contacts",
+        abstract: "Print name,email (CSV) of a petition's signers who agreed to be contacted (needs UNDERSIGNED_DATA_KEYS).",
+        discussion: "Personal data: write it to a protected place (--output), never to a shared log.")
+
+    @Argument var petition: String
+    @Option(help: "Write to this file (created with mode 600) instead of standard output.") var output: String?
+
+    func run() throws {
+        let reader = ConfigurationReader()
+        let keys = reader.optionalString("UNDERSIGNED_DATA_KEYS")
+        try reader.finish()
+        guard let keys else { throw ValidationError("set UNDERSIGNED_DATA_KEYS: addresses are sealed with it") }
+        let sealer: ContactSealer
+        do { sealer = try ContactSealer(keys: keys) } catch { throw ValidationError(error.reason) }
+        var csv = "name,email\r\n"
+        var unreadable = 0
+        let rows = try Privacy.contacts(petition: petition, on: Environment().connect())
+        for row in rows {
+            guard let email = sealer.open(row.sealed, signerKey: row.signerKey) else {
+                unreadable += 1
+                continue
+            }
+            csv += [row.name, email].map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\r\n"
+        }
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(csv.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("cannot write \(output)")
+            }
+        } else {
+            print(csv, terminator: "")
+        }
+        FileHandle.standardError.write(Data("\(rows.count - unreadable) contacts\(unreadable > 0 ? ", \(unreadable) sealed with a key not given" : "")\n".utf8))
+    }
+}

@@ -9,7 +9,7 @@ public struct Undersigned: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "undersigned",
         abstract: "Operate an Undersigned suite: schema, petitions, status.",
-        subcommands: [Migrate.self, PetitionCommand.self, PartnerCommand.self, PushCommand.self, WebhooksCommand.self, DeliverCommand.self, DeliveriesCommand.self, BlockCommand.self, EraseCommand.self, AnonymiseCommand.self, Status.self, RecountCommand.self, DeadCommand.self, LoadCommand.self, VerifyCommand.self])
+        subcommands: [Migrate.self, PetitionCommand.self, PartnerCommand.self, PushCommand.self, WebhooksCommand.self, DeliverCommand.self, DeliveriesCommand.self, BlockCommand.self, DomainsCommand.self, EraseCommand.self, AnonymiseCommand.self, ContactsCommand.self, Status.self, RecountCommand.self, DeadCommand.self, LoadCommand.self, VerifyCommand.self])
 
     public init() {}
 }
@@ -34,4 +34,11 @@ struct Environment {
         logger.logLevel = .warning
         return logger
     }()
+}
+
+extension String {
+    /// Padded with spaces to `width` for a table column; a longer value is kept whole, with one space after it.
+    func column(_ width: Int) -> String {
+        count >= width ? self + " " : padding(toLength: width, withPad: " ", startingAt: 0)
+    }
 }

@@ -24,12 +24,12 @@ struct WebhooksCommand: ParsableCommand {
             print("id      state      attempts  last  kind             owner                 created")
             for call in calls {
                 print([
-                    String(call.id).padding(toLength: 8, withPad: " ", startingAt: 0),
-                    call.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0),
-                    String(call.attempts).padding(toLength: 10, withPad: " ", startingAt: 0),
-                    (call.lastStatus.map(String.init) ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0),
-                    call.kind.padding(toLength: 17, withPad: " ", startingAt: 0),
-                    call.owner.padding(toLength: 22, withPad: " ", startingAt: 0),
+                    String(call.id).column(8),
+                    call.state.rawValue.column(11),
+                    String(call.attempts).column(10),
+                    (call.lastStatus.map(String.init) ?? "-").column(6),
+                    call.kind.column(17),
+                    call.owner.column(22),
                     Timestamp.format(call.createdAt),
                 ].joined() + (call.state == .failed ? "  \(call.lastError ?? "")" : ""))
             }

@@ -30,7 +30,10 @@ public enum DedupService {
                     prefetch: configuration.prefetch, batchSize: configuration.batchSize),
                 logger: logger)
         }
-        let handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, logger: logger)
+        let rules = EmailRulesBox()
+        let sealer = configuration.dataKeys.flatMap { try? ContactSealer(keys: $0) }
+        if sealer == nil { logger.notice("UNDERSIGNED_DATA_KEYS is not set: no signer's address is kept, even with their consent") }
+        let handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, rules: rules, sealer: sealer, logger: logger)
         let workers: [any Service] = consumers.map { consumer in
             BatchWorker(
                 consumer: consumer, publisher: publisher, handler: handler,
@@ -41,6 +44,7 @@ public enum DedupService {
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher),
                 PartnerQueues(pool: pool, consumers: consumers, names: names, interval: configuration.partnerRefresh, logger: logger),
+                EmailRulesWatcher(pool: pool, box: rules, interval: configuration.rulesRefresh, logger: logger),
             ] + workers,
             onServerRunning: onServerRunning, logger: logger)
     }

@@ -18,6 +18,11 @@ public struct DedupConfiguration: Sendable {
     /// `UNDERSIGNED_DEDUP_PARTNER_REFRESH_MS`: how often the list of partners (whose queues dedup consumes)
     /// is read, default 5 s. A new partner's first envelopes wait in its queue at most this long.
     public var partnerRefresh: Duration = .seconds(5)
+    /// `UNDERSIGNED_DATA_KEYS`: the keys consenting signers' addresses are sealed with (`ContactSealer`);
+    /// unset, no address is kept at all.
+    public var dataKeys: String?
+    /// `UNDERSIGNED_DEDUP_RULES_REFRESH_MS`: how often the e-mail domain rules are read (default 5 s).
+    public var rulesRefresh: Duration = .seconds(5)
 
     public init(common: CommonConfiguration, signerSecret: [UInt8], opsPort: Int = 8082, prefetch: Int = 32, batchSize: Int = 50, consumers: Int = 2) {
         self.common = common
@@ -38,6 +43,11 @@ public struct DedupConfiguration: Sendable {
             batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000),
             consumers: reader.int("UNDERSIGNED_DEDUP_CONSUMERS", default: 2, in: 1...16))
         partnerRefresh = reader.milliseconds("UNDERSIGNED_DEDUP_PARTNER_REFRESH_MS", default: .seconds(5), in: 100...600_000)
+        dataKeys = reader.optionalString("UNDERSIGNED_DATA_KEYS")
+        if let dataKeys {
+            do { _ = try ContactSealer(keys: dataKeys) } catch { reader.problem(error.reason) }
+        }
+        rulesRefresh = reader.milliseconds("UNDERSIGNED_DEDUP_RULES_REFRESH_MS", default: .seconds(5), in: 100...600_000)
         try reader.finish()
     }
 }

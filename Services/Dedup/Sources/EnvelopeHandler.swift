@@ -4,8 +4,10 @@ import Logging
 import Metrics
 import Models
 import Postgres
+import ServiceLifecycle
 import ServiceSupport
 import Store
+import Synchronization
 
 /// Handles `Envelope` messages: decodes and validates each signature, derives signer keys, writes the
 /// batch in one transaction, publishes `SignaturesAccepted` (new signatures and redeliveries) with
@@ -15,7 +17,9 @@ struct EnvelopeHandler: BatchHandler {
     let publisher: AMQPPublisher
     let names: TopologyNames
     let keys: SignerKeyMaker
-    let rules: EmailProviderRules
+    let rules: EmailRulesBox
+    /// Seals consenting signers' addresses; nil when no data key is configured (then none is kept).
+    let sealer: ContactSealer?
     let logger: Logger
 
     private let newSignatures = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "new")])
@@ -24,12 +28,14 @@ struct EnvelopeHandler: BatchHandler {
     private let invalid = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "invalid")])
     private let unknown = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "unknown_petition")])
 
-    init(pool: PostgresPool, publisher: AMQPPublisher, names: TopologyNames, keys: SignerKeyMaker, rules: EmailProviderRules = .default, logger: Logger) {
+    init(pool: PostgresPool, publisher: AMQPPublisher, names: TopologyNames, keys: SignerKeyMaker, rules: EmailRulesBox = EmailRulesBox(),
+         sealer: ContactSealer? = nil, logger: Logger) {
         self.pool = pool
         self.publisher = publisher
         self.names = names
         self.keys = keys
         self.rules = rules
+        self.sealer = sealer
         self.logger = logger
     }
 
@@ -37,6 +43,7 @@ struct EnvelopeHandler: BatchHandler {
     static let eventsPerMessage = 1000
 
     func handle(_ deliveries: [Delivery]) async throws -> [DeadLetter] {
+        let rules = self.rules.current  // one set of rules for the whole batch
         var dead: [DeadLetter] = []
         var rows: [SignatureRow] = []
         var rejected: [RejectedRow] = []
@@ -48,7 +55,7 @@ struct EnvelopeHandler: BatchHandler {
         })
         let knownPartners = named.isEmpty ? [] : try await pool.withConnection { connection in try Partners.existing(named, on: connection) }
         for delivery in deliveries {
-            switch read(delivery, knownPartners: knownPartners) {
+            switch read(delivery, knownPartners: knownPartners, rules: rules) {
             case .success(let envelope):
                 rows += envelope.rows
                 rejected += envelope.rejected
@@ -110,7 +117,7 @@ struct EnvelopeHandler: BatchHandler {
     }
 
     private func read(
-        _ delivery: Delivery, knownPartners: Set<String>
+        _ delivery: Delivery, knownPartners: Set<String>, rules: EmailProviderRules
     ) -> Result<(rows: [SignatureRow], rejected: [RejectedRow], partner: PartnerEnvelope?), DeadLetter> {
         let envelope: Envelope
         switch WireCodec.decode(Envelope.self, from: delivery.body) {
@@ -161,7 +168,11 @@ struct EnvelopeHandler: BatchHandler {
             if let partner { signature.source = "partner:" + partner }
             do {
                 let email = try CanonicalEmail(signature.email, rules: rules)
-                rows.append(SignatureRow(signature: signature, signerKey: keys.key(for: email), partner: partner,
+                let key = keys.key(for: email)
+                // Kept only with consent, sealed; the address as typed (it is for writing to them).
+                let contact = signature.contactOptIn
+                    ? sealer.flatMap { try? $0.seal(signature.email.trimmingWhitespace(), signerKey: key) }.map(ByteA.init) : nil
+                rows.append(SignatureRow(signature: signature, signerKey: key, contactEmail: contact, partner: partner,
                                          envelopeID: envelope.envelopeID, position: position))
             } catch {
                 rejected.append(RejectedRow(envelopeID: envelope.envelopeID, position: position, problem: error, partner: partner))
@@ -174,5 +185,33 @@ struct EnvelopeHandler: BatchHandler {
                 total: envelope.signatures.count + envelope.rejected.count)
         }
         return .success((rows, rejected, receipt))
+    }
+}
+
+/// The e-mail rules in force, replaced as a whole when `EmailRulesWatcher` reads new ones.
+final class EmailRulesBox: Sendable {
+    private let rules: Mutex<EmailProviderRules>
+
+    init(_ rules: EmailProviderRules = .default) {
+        self.rules = Mutex(rules)
+    }
+
+    var current: EmailProviderRules { rules.withLock { $0 } }
+
+    func replace(_ new: EmailProviderRules) { rules.withLock { $0 = new } }
+}
+
+/// Reads `email_domain_rules` every few seconds (`undersigned domains` changes them), so every dedup
+/// instance applies the same rules within seconds; a failed read keeps the last rules.
+struct EmailRulesWatcher: Service {
+    let pool: PostgresPool
+    let box: EmailRulesBox
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try await everyUntilGracefulShutdown(interval, logger: logger, failure: "cannot read the e-mail domain rules; keeping the last ones") {
+            box.replace(try await pool.withConnection { connection in try EmailRules.load(on: connection) })
+        }
     }
 }

@@ -6,6 +6,8 @@ import Postgres
 struct SignatureRow: Sendable {
     var signature: Signature
     var signerKey: SignerKey
+    /// The address sealed with the data key, when the signer agreed to be contacted and a key is configured.
+    var contactEmail: ByteA? = nil
     /// The broker-validated partner login, for partner envelopes.
     var partner: String?
     var envelopeID: UUID
@@ -67,13 +69,15 @@ enum SignatureStore {
                                      \(rows.map { ByteA($0.signerKey.bytes) })::bytea[], \(rows.map(\.signature.name))::text[],
                                      \(rows.map(\.signature.country))::text[], \(rows.map(\.signature.postalCode))::text[],
                                      \(rows.map(\.signature.contactOptIn))::boolean[], \(rows.map(\.signature.source))::text[],
-                                     \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[])
-                    WITH ORDINALITY AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at, ord)
+                                     \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[],
+                                     \(rows.map(\.contactEmail))::bytea[])
+                    WITH ORDINALITY AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at,
+                                         contact_email, ord)
             )
             INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, postal_code, contact_opt_in,
-                                    source, partner, signed_at)
+                                    source, partner, signed_at, contact_email)
             SELECT p.id, i.signer_key, i.submission_id, i.name, i.country, i.postal_code, i.contact_opt_in, i.source,
-                   i.partner, to_timestamp(i.signed_at)
+                   i.partner, to_timestamp(i.signed_at), i.contact_email
             FROM input i JOIN petitions p ON p.slug = i.petition
             -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index;
             -- within a batch, the first of a signer's signatures (in envelope order) is the one kept

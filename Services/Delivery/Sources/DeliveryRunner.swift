@@ -135,16 +135,7 @@ struct DeliveryScheduler: Service {
     let logger: Logger
 
     func run() async throws {
-        try await untilGracefulShutdown {
-            while true {
-                do {
-                    try await tick()
-                } catch {
-                    logger.warning("cannot plan scheduled deliveries", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: interval)
-            }
-        }
+        try await everyUntilGracefulShutdown(interval, logger: logger, failure: "cannot plan scheduled deliveries") { try await tick() }
     }
 
     func tick(now: Date = Date()) async throws {

@@ -254,15 +254,8 @@ struct BlockListRefresher: Service {
     let logger: Logger
 
     func run() async throws {
-        try await untilGracefulShutdown {
-            while true {
-                do {
-                    guardian.setBlocks(try await pool.withConnection { connection in try Blocks.active(on: connection) })
-                } catch {
-                    logger.warning("cannot read the block list; keeping the last one", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: guardian.settings.blocksRefresh)
-            }
+        try await everyUntilGracefulShutdown(guardian.settings.blocksRefresh, logger: logger, failure: "cannot read the block list; keeping the last one") {
+            guardian.setBlocks(try await pool.withConnection { connection in try Blocks.active(on: connection) })
         }
     }
 }
