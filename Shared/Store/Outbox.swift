@@ -10,6 +10,7 @@ public struct Outbox: Sendable {
 
     public static let webhooks = Outbox(table: "webhook_deliveries")
     public static let deliveries = Outbox(table: "deliveries")
+    public static let verifications = Outbox(table: "verification_emails")
 
     /// The ids of up to `limit` due rows, leased for `lease`.
     public func claimDue(limit: Int, lease: Duration, on connection: PostgresConnection) throws -> [Int64] {

@@ -15,6 +15,8 @@ public struct Petition: Sendable, Equatable, Codable {
     /// Thresholds that produce a `MilestoneReached` once each, ascending.
     public var milestones: [Int64]
     public var createdAt: Date
+    /// A signature counts only once its signer clicked the link e-mailed to them.
+    public var requiresVerification = false
 
     /// Open, and its closing time (if any) has not passed.
     public func isTakingSignatures(at now: Date = Date()) -> Bool {
@@ -27,12 +29,12 @@ public enum Petitions {
     public static let defaultMilestones: [Int64] = [1_000, 10_000, 100_000, 1_000_000]
 
     public static func find(slug: String, on connection: PostgresConnection) throws -> Petition? {
-        try connection.query("SELECT id, slug, title, body, status, closes_at, milestones, created_at FROM petitions WHERE slug = \(slug)")
+        try connection.query("SELECT \(sql: columns) FROM petitions WHERE slug = \(slug)")
             .first.map(petition)
     }
 
     public static func list(on connection: PostgresConnection) throws -> [Petition] {
-        try connection.query("SELECT id, slug, title, body, status, closes_at, milestones, created_at FROM petitions ORDER BY created_at, id")
+        try connection.query("SELECT \(sql: columns) FROM petitions ORDER BY created_at, id")
             .map(petition)
     }
 
@@ -49,7 +51,7 @@ public enum Petitions {
             VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz)
             ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,
                 milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at
-            RETURNING id, slug, title, body, status, closes_at, milestones, created_at
+            RETURNING \(sql: columns)
             """)
         return try petition(rows[0])
     }
@@ -72,6 +74,14 @@ public enum Petitions {
         return try connection.query("UPDATE petitions SET milestones = \(sorted)::bigint[] WHERE slug = \(slug)").affectedRows == 1
     }
 
+    private static let columns: StaticString = "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification"
+
+    /// Turns signer verification on or off; returns false when there is no such slug.
+    @discardableResult
+    public static func setVerification(_ required: Bool, slug: String, on connection: PostgresConnection) throws -> Bool {
+        try connection.query("UPDATE petitions SET requires_verification = \(required) WHERE slug = \(slug)").affectedRows == 1
+    }
+
     static func petition(_ row: PostgresRow) throws -> Petition {
         Petition(
             id: try row.decode(Int64.self, 0),
@@ -81,7 +91,8 @@ public enum Petitions {
             status: Petition.Status(rawValue: try row.decode(String.self, 4)) ?? .closed,
             closesAt: try row.decodeIfPresent(Date.self, 5),
             milestones: parseBigintArray(try row.decode(String.self, 6)),
-            createdAt: try row.decode(Date.self, 7))
+            createdAt: try row.decode(Date.self, 7),
+            requiresVerification: try row.decode(Bool.self, 8))
     }
 
     /// `{1000,10000}` → `[1000, 10000]`

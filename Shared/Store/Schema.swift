@@ -268,5 +268,30 @@ public enum Schema {
             -- nonce, ciphertext, tag. NULL for everyone else, and after anonymise.
             ALTER TABLE signatures ADD COLUMN contact_email bytea;
             """),
+        Migration(version: 12, name: "signer verification", sql: """
+            -- A petition may count a signature only once its signer clicked the link e-mailed to them.
+            ALTER TABLE petitions ADD COLUMN requires_verification boolean NOT NULL DEFAULT false;
+            -- When the signer confirmed (NULL: not yet; only meaningful for petitions that require it).
+            ALTER TABLE signatures ADD COLUMN verified_at timestamptz;
+
+            -- Verification mails to send (dedup adds one per new signature of such a petition; delivery sends
+            -- them like its other outboxes). expires_at is the link's end; unconfirmed signatures are removed
+            -- after it (their row here goes with them).
+            CREATE TABLE verification_emails (
+                id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                signature_id     bigint NOT NULL UNIQUE REFERENCES signatures (id) ON DELETE CASCADE,
+                expires_at       timestamptz NOT NULL,
+                state            text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+                attempts         integer NOT NULL DEFAULT 0,
+                next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+                give_up_at       timestamptz NOT NULL,
+                last_status      integer,
+                last_error       text,
+                created_at       timestamptz NOT NULL DEFAULT now(),
+                delivered_at     timestamptz
+            );
+            CREATE INDEX verification_emails_due ON verification_emails (next_attempt_at) WHERE state = 'pending';
+            CREATE INDEX verification_emails_expiry ON verification_emails (expires_at);
+            """),
     ])
 }

@@ -6,7 +6,22 @@ import Store
 struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petition", abstract: "Create, list, open and close petitions; name who they are delivered to.",
-        subcommands: [Create.self, List.self, Open.self, Close.self, SetMilestones.self, AddTarget.self, Targets.self, RemoveTarget.self])
+        subcommands: [
+            Create.self, List.self, Open.self, Close.self, SetMilestones.self, Verification.self, AddTarget.self, Targets.self, RemoveTarget.self,
+        ])
+
+    struct Verification: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Require (on) or stop requiring (off) that signers confirm by e-mail before their signature counts.")
+        @Argument var slug: String
+        @Argument(help: "on or off.") var state: String
+
+        func run() throws {
+            guard state == "on" || state == "off" else { throw ValidationError("say on or off") }
+            guard try Petitions.setVerification(state == "on", slug: slug, on: Environment().connect()) else { throw ValidationError("no petition \(slug)") }
+            print("petition \(slug): signer verification \(state)")
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a petition, or update its title, text and milestones.")
@@ -16,6 +31,7 @@ struct PetitionCommand: ParsableCommand {
         @Option(help: "The petition's text.") var body: String = ""
         @Option(help: "Comma-separated thresholds, e.g. 1000,10000,100000.") var milestones: String?
         @Option(help: "Closing time, RFC 3339 (e.g. 2027-01-31T23:59:59Z).") var closesAt: String?
+        @Flag(help: "Count a signature only once its signer confirmed it by the link e-mailed to them.") var requireVerification = false
 
         func validate() throws {
             do { _ = try PetitionSlug.validate(slug) } catch { throw ValidationError("slug \(error.reason)") }
@@ -31,7 +47,9 @@ struct PetitionCommand: ParsableCommand {
             let petition = try Petitions.upsert(
                 slug: slug, title: title, body: body, milestones: thresholds, closesAt: closesAt.flatMap(Timestamp.parse),
                 on: connection)
-            print("petition \(petition.slug) (\(petition.status.rawValue)): \(petition.title)")
+            if requireVerification { try Petitions.setVerification(true, slug: slug, on: connection) }
+            print("petition \(petition.slug) (\(petition.status.rawValue)): \(petition.title)"
+                + (requireVerification ? "; signatures count once confirmed by e-mail" : ""))
         }
     }
 

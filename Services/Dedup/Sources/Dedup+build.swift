@@ -33,7 +33,8 @@ public enum DedupService {
         let rules = EmailRulesBox()
         let sealer = configuration.dataKeys.flatMap { try? ContactSealer(keys: $0) }
         if sealer == nil { logger.notice("UNDERSIGNED_DATA_KEYS is not set: no signer's address is kept, even with their consent") }
-        let handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, rules: rules, sealer: sealer, logger: logger)
+        var handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, rules: rules, sealer: sealer, logger: logger)
+        handler.verificationTime = configuration.verificationTime
         let workers: [any Service] = consumers.map { consumer in
             BatchWorker(
                 consumer: consumer, publisher: publisher, handler: handler,

@@ -21,6 +21,9 @@ public struct DedupConfiguration: Sendable {
     /// `UNDERSIGNED_DATA_KEYS`: the keys consenting signers' addresses are sealed with (`ContactSealer`);
     /// unset, no address is kept at all.
     public var dataKeys: String?
+    /// `UNDERSIGNED_VERIFICATION_TTL_S`: how long a signer of a petition that requires it has to confirm
+    /// (default 48 h); unconfirmed signatures are removed after it.
+    public var verificationTime: Duration = .seconds(172_800)
     /// `UNDERSIGNED_DEDUP_RULES_REFRESH_MS`: how often the e-mail domain rules are read (default 5 s).
     public var rulesRefresh: Duration = .seconds(5)
 
@@ -43,6 +46,7 @@ public struct DedupConfiguration: Sendable {
             batchSize: reader.int("UNDERSIGNED_DEDUP_BATCH", default: 50, in: 1...1000),
             consumers: reader.int("UNDERSIGNED_DEDUP_CONSUMERS", default: 2, in: 1...16))
         partnerRefresh = reader.milliseconds("UNDERSIGNED_DEDUP_PARTNER_REFRESH_MS", default: .seconds(5), in: 100...600_000)
+        verificationTime = .seconds(reader.int("UNDERSIGNED_VERIFICATION_TTL_S", default: 172_800, in: 5...2_592_000))
         dataKeys = reader.optionalString("UNDERSIGNED_DATA_KEYS")
         if let dataKeys {
             do { _ = try ContactSealer(keys: dataKeys) } catch { reader.problem(error.reason) }

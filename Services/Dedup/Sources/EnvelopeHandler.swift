@@ -20,6 +20,8 @@ struct EnvelopeHandler: BatchHandler {
     let rules: EmailRulesBox
     /// Seals consenting signers' addresses; nil when no data key is configured (then none is kept).
     let sealer: ContactSealer?
+    /// How long a signer of a petition that requires it has to confirm.
+    var verificationTime: Duration = .seconds(48 * 3600)
     let logger: Logger
 
     private let newSignatures = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "new")])
@@ -53,9 +55,11 @@ struct EnvelopeHandler: BatchHandler {
             guard delivery.exchange == names.partnersExchange, delivery.properties.userID?.isEmpty ?? true else { return nil }
             return Self.routingKeyPartner(delivery.routingKey)
         })
-        let knownPartners = named.isEmpty ? [] : try await pool.withConnection { connection in try Partners.existing(named, on: connection) }
+        let (knownPartners, verifying) = try await pool.withConnection { connection in
+            (named.isEmpty ? [] : try Partners.existing(named, on: connection), try SignatureStore.verifyingPetitions(on: connection))
+        }
         for delivery in deliveries {
-            switch read(delivery, knownPartners: knownPartners, rules: rules) {
+            switch read(delivery, knownPartners: knownPartners, rules: rules, verifying: verifying) {
             case .success(let envelope):
                 rows += envelope.rows
                 rejected += envelope.rejected
@@ -65,8 +69,8 @@ struct EnvelopeHandler: BatchHandler {
         }
         guard !rows.isEmpty || !rejected.isEmpty else { return dead }
         invalid.increment(by: rejected.count)
-        let (outcome, receipts) = try await pool.transaction { [rows, rejected, partnerEnvelopes] connection in
-            let outcome = try SignatureStore.insert(rows, rejected: rejected, on: connection)
+        let (outcome, receipts) = try await pool.transaction { [rows, rejected, partnerEnvelopes, verifying, verificationTime] connection in
+            let outcome = try SignatureStore.insert(rows, rejected: rejected, verifying: verifying, verificationTime: verificationTime, on: connection)
             let receipts = PartnerEnvelope.receipts(partnerEnvelopes, rows: rows, rejected: rejected, outcome: outcome)
             try SignatureStore.record(receipts, on: connection)
             return (outcome, receipts)
@@ -117,7 +121,7 @@ struct EnvelopeHandler: BatchHandler {
     }
 
     private func read(
-        _ delivery: Delivery, knownPartners: Set<String>, rules: EmailProviderRules
+        _ delivery: Delivery, knownPartners: Set<String>, rules: EmailProviderRules, verifying: Set<String>
     ) -> Result<(rows: [SignatureRow], rejected: [RejectedRow], partner: PartnerEnvelope?), DeadLetter> {
         let envelope: Envelope
         switch WireCodec.decode(Envelope.self, from: delivery.body) {
@@ -166,11 +170,15 @@ struct EnvelopeHandler: BatchHandler {
             let position = positions.next() ?? 0
             // A partner's signatures are counted under the partner, whatever source it wrote.
             if let partner { signature.source = "partner:" + partner }
-            do {
+            do throws(ValidationProblem) {
                 let email = try CanonicalEmail(signature.email, rules: rules)
                 let key = keys.key(for: email)
-                // Kept only with consent, sealed; the address as typed (it is for writing to them).
-                let contact = signature.contactOptIn
+                // Kept only with consent or for the verification mail, sealed; as typed (it is for writing to them).
+                let verify = verifying.contains(signature.petition)
+                if verify && sealer == nil {
+                    throw ValidationProblem(field: "email", reason: "this petition confirms signatures by e-mail, which is not configured (UNDERSIGNED_DATA_KEYS)")
+                }
+                let contact = signature.contactOptIn || verify
                     ? sealer.flatMap { try? $0.seal(signature.email.trimmingWhitespace(), signerKey: key) }.map(ByteA.init) : nil
                 rows.append(SignatureRow(signature: signature, signerKey: key, contactEmail: contact, partner: partner,
                                          envelopeID: envelope.envelopeID, position: position))

@@ -39,8 +39,30 @@ struct BatchOutcome: Sendable {
 
 /// Writes signatures: one set-based insert per batch, unique per (petition, signer key).
 enum SignatureStore {
-    static func insert(_ rows: [SignatureRow], rejected: [RejectedRow], on connection: PostgresConnection) throws -> BatchOutcome {
+    /// Petitions that count a signature only once its signer confirmed it.
+    static func verifyingPetitions(on connection: PostgresConnection) throws -> Set<String> {
+        Set(try connection.query("SELECT slug FROM petitions WHERE requires_verification").map { try $0.decode(String.self, 0) })
+    }
+
+    /// Inserts the batch. New signatures of petitions in `verifying` are not accepted yet (no event): a
+    /// verification mail is queued for each instead, and intake publishes the event when the signer confirms.
+    static func insert(
+        _ rows: [SignatureRow], rejected: [RejectedRow], verifying: Set<String> = [], verificationTime: Duration = .seconds(172_800),
+        on connection: PostgresConnection
+    ) throws -> BatchOutcome {
         var outcome = try insert(rows, on: connection)
+        if !verifying.isEmpty {
+            let waiting = outcome.accepted.filter { verifying.contains($0.petition) }
+            outcome.accepted.removeAll { verifying.contains($0.petition) }
+            if !waiting.isEmpty {
+                try connection.query("""
+                    INSERT INTO verification_emails (signature_id, expires_at, give_up_at)
+                    SELECT unnest(\(waiting.map(\.signatureID))::bigint[]), now() + make_interval(secs => \(verificationTime.inSeconds)),
+                           now() + make_interval(secs => \(verificationTime.inSeconds))
+                    ON CONFLICT (signature_id) DO NOTHING
+                    """)
+            }
+        }
         let unknown = Set(outcome.unknownPetition)
         let all = rejected + rows.filter { unknown.contains($0.signature.submissionID) }.map {
             RejectedRow(envelopeID: $0.envelopeID, position: $0.position,
@@ -102,7 +124,8 @@ enum SignatureStore {
         // Not inserted: the signer is already there (a redelivery if the submission id matches, else a
         // duplicate), or the petition does not exist.
         let existing = try connection.query("""
-            SELECT k.ord, s.id, s.submission_id, extract(epoch FROM s.accepted_at)::float8
+            SELECT k.ord, s.id, s.submission_id, extract(epoch FROM s.accepted_at)::float8,
+                   NOT p.requires_verification OR s.verified_at IS NOT NULL
             FROM unnest(\(rest.map(\.signature.petition))::text[], \(rest.map { ByteA($0.signerKey.bytes) })::bytea[])
                  WITH ORDINALITY AS k(petition, signer_key, ord)
             JOIN petitions p ON p.slug = k.petition
@@ -114,7 +137,10 @@ enum SignatureStore {
             found.insert(index)
             let input = rest[index]
             if UUID.parse(try row.decode(String.self, 2)) == input.signature.submissionID {
-                outcome.accepted.append(event(id: try row.decode(Int64.self, 1), input.signature, acceptedAt: Date(timeIntervalSince1970: try row.decode(Double.self, 3))))
+                // A redelivery: the event again, unless the signature still waits for its signer's confirmation.
+                if try row.decode(Bool.self, 4) {
+                    outcome.accepted.append(event(id: try row.decode(Int64.self, 1), input.signature, acceptedAt: Date(timeIntervalSince1970: try row.decode(Double.self, 3))))
+                }
                 outcome.redeliveredCount += 1
             } else {
                 outcome.duplicateCount += 1

@@ -51,13 +51,19 @@ public enum DeliveryService {
                 .email: EmailTransport(settings: configuration.smtp, maximumAttachment: configuration.maximumAttachmentBytes),
             ],
             settings: .init(lease: configuration.deliveryLease, backoff: Backoff(base: configuration.webhookRetryBase)), logger: logger)
+        let mailer = VerificationMailer(
+            pool: pool,
+            settings: .init(
+                smtp: configuration.smtp, sealer: configuration.sealer, tokens: configuration.verificationTokens, publicURL: configuration.publicURL,
+                spool: configuration.spool, backoff: Backoff(base: configuration.webhookRetryBase)),
+            logger: logger)
         let scheduler = DeliveryScheduler(
             pool: pool, interval: configuration.scheduleInterval, giveUpAfter: configuration.deliveryGiveUp, logger: logger)
         return OperationsApplication.build(
             name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [milestones.0, receipts.0],
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
-                receipts.1, webhooks, runner, scheduler,
+                receipts.1, webhooks, runner, scheduler, mailer,
             ],
             onServerRunning: onServerRunning, logger: logger)
     }

@@ -91,16 +91,7 @@ struct DeliveryRunner: Service {
         }
         do {
             try await pool.withConnection { connection in
-                switch outcome {
-                case .delivered(let status):
-                    try Outbox.deliveries.delivered(id, status: status, on: connection)
-                case .retry(let status, let error, let retryAfter):
-                    try Outbox.deliveries.attemptFailed(
-                        id, status: status, error: error, retryAfter: retryAfter ?? settings.backoff.delay(after: delivery.attempts), final: false,
-                        on: connection)
-                case .refused(let status, let error):
-                    try Outbox.deliveries.attemptFailed(id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
-                }
+                try Outbox.deliveries.record(outcome, id: id, attempts: delivery.attempts, backoff: settings.backoff, on: connection)
             }
         } catch {
             logger.warning("cannot record a delivery's outcome; it is made again (same idempotency key)", metadata: [
@@ -154,6 +145,8 @@ struct DeliveryScheduler: Service {
                     logger.notice("delivery planned", metadata: ["delivery": "\(delivery.id)", "target": "\(target.name)", "trigger": "\(trigger)"])
                 }
             }
+            let expired = try Verifications.removeExpired(on: connection)
+            if expired > 0 { logger.notice("unconfirmed signatures removed after their link ran out", metadata: ["count": "\(expired)"]) }
             let backlog = try Deliveries.backlog(on: connection)
             Gauge(label: "undersigned_deliveries", dimensions: [("state", "pending")]).record(backlog.pending)
             Gauge(label: "undersigned_deliveries", dimensions: [("state", "failed")]).record(backlog.failed)

@@ -127,6 +127,20 @@ struct SMTPClient: Sendable {
         return accepted.code
     }
 
+    /// Sends `message` to one recipient and says how it went: a 5xx reply refuses it for good, a 4xx
+    /// reply or a connection problem is worth another try.
+    func deliver(to recipient: String, message: URL) async -> DeliveryOutcome {
+        do {
+            return .delivered(try await send(from: settings.from, to: [recipient], message: message))
+        } catch SMTPError.rejected(let code, let text) where code >= 500 {
+            return .refused(status: code, error: "the relay refused the message: \(code) \(text)")
+        } catch SMTPError.rejected(let code, let text) {
+            return .retry(status: code, error: "the relay deferred the message: \(code) \(text)", retryAfter: nil)
+        } catch {
+            return .retry(status: nil, error: "\(error)", retryAfter: nil)
+        }
+    }
+
     private func writeStuffed(_ file: URL, channel: any Channel, stuffer: inout DotStuffer) async throws {
         let handle = try FileHandle(forReadingFrom: file)
         defer { try? handle.close() }

@@ -153,21 +153,7 @@ struct EmailTransport: Transport {
         } catch {
             return .retry(status: nil, error: "cannot write the message: \(error.localizedDescription)", retryAfter: nil)
         }
-        do {
-            let reply = try await SMTPClient(settings: settings).send(from: settings.from, to: [target.address], message: message)
-            return .delivered(reply)
-        } catch let error as SMTPError {
-            switch error {
-            case .rejected(let code, let text) where code >= 500:
-                return .refused(status: code, error: "the relay refused the message: \(code) \(text)")
-            case .rejected(let code, let text):
-                return .retry(status: code, error: "the relay deferred the message: \(code) \(text)", retryAfter: nil)
-            default:
-                return .retry(status: nil, error: "\(error)", retryAfter: nil)
-            }
-        } catch {
-            return .retry(status: nil, error: "\(error)", retryAfter: nil)
-        }
+        return await SMTPClient(settings: settings).deliver(to: target.address, message: message)
     }
 
     private func subject(_ package: Package, petition: Petition) -> String {

@@ -59,15 +59,9 @@ struct WebhookDispatcher: Service {
         Counter(label: "undersigned_webhook_calls_total", dimensions: [("kind", call.kind), ("result", outcome.result)]).increment()
         do {
             try await pool.withConnection { connection in
-                switch outcome {
-                case .delivered(let status):
-                    try Outbox.webhooks.delivered(call.id, status: status, on: connection)
-                case .retry(let status, let error, let retryAfter):
-                    try Outbox.webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: retryAfter ?? Backoff(base: settings.baseDelay, maximum: settings.maximumDelay).delay(after: call.attempts),
-                                               final: false, on: connection)
-                case .refused(let status, let error):
-                    try Outbox.webhooks.attemptFailed(call.id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
-                }
+                try Outbox.webhooks.record(
+                    outcome, id: call.id, attempts: call.attempts, backoff: Backoff(base: settings.baseDelay, maximum: settings.maximumDelay),
+                    on: connection)
             }
         } catch {
             logger.warning("cannot record a webhook call; its lease runs out and it is made again", metadata: ["id": "\(call.id)", "error": "\(error)"])

@@ -3,6 +3,8 @@ import Foundation
 import Models
 import NIOCore
 import NIOFoundationCompat
+import Postgres
+import Store
 
 /// How one attempt to hand something over ended, for every transport.
 enum DeliveryOutcome: CustomStringConvertible, Sendable {
@@ -25,6 +27,20 @@ enum DeliveryOutcome: CustomStringConvertible, Sendable {
         switch self {
         case .delivered(let status): status.map(String.init) ?? "ok"
         case .retry(let status, let error, _), .refused(let status, let error): "\(status.map(String.init) ?? "-") \(error)"
+        }
+    }
+}
+
+extension Outbox {
+    /// Records an attempt's outcome: delivered; tried again after `retryAfter` or the back-off; or failed.
+    func record(_ outcome: DeliveryOutcome, id: Int64, attempts: Int, backoff: Backoff, on connection: PostgresConnection) throws {
+        switch outcome {
+        case .delivered(let status):
+            try delivered(id, status: status, on: connection)
+        case .retry(let status, let error, let retryAfter):
+            try attemptFailed(id, status: status, error: error, retryAfter: retryAfter ?? backoff.delay(after: attempts), final: false, on: connection)
+        case .refused(let status, let error):
+            try attemptFailed(id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
         }
     }
 }

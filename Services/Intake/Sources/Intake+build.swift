@@ -38,6 +38,7 @@ public enum IntakeService {
         SignatureRoutes(
             directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, abuse: abuse, logger: logger
         ).add(to: router)
+        VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)
         let admin = AdminToken(configuration.adminToken)
         router.get("/v1/ops/trending") { request, _ in
             try admin.check(request)
@@ -51,6 +52,7 @@ public enum IntakeService {
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))))
         }
+        router.middlewares.add(MethodNotAllowedMiddleware(["/v1/ops/trending": [.get]]))
         PartnerBatchRoutes(
             pool: pool, publisher: publisher, exchange: names.submittedExchange, logger: logger,
             maximumRows: configuration.partnerBatchMaximumRows, maximumBytes: configuration.partnerBatchMaximumBytes

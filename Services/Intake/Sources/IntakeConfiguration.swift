@@ -30,6 +30,8 @@ public struct IntakeConfiguration: Sendable {
     /// `UNDERSIGNED_TRENDING_MIN` (200), `UNDERSIGNED_TRENDING_IGNORE_DOMAINS` (big providers; `none` for none);
     /// `UNDERSIGNED_BLOCKS_REFRESH_MS` (5000). In code the default limits nothing.
     public var abuse = AbuseSettings()
+    /// `UNDERSIGNED_VERIFICATION_SECRET`: checks the links of signer verification mails; unset, `/v1/verify` answers 503.
+    public var verificationTokens: VerificationToken?
     /// `UNDERSIGNED_ADMIN_TOKEN`: the bearer token of `GET /v1/ops/trending`; unset, it answers 403.
     public var adminToken: String?
 
@@ -60,6 +62,9 @@ public struct IntakeConfiguration: Sendable {
         partnerBatchMaximumRows = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", default: 100_000, in: 1...10_000_000)
         partnerBatchMaximumBytes = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", default: 64, in: 1...4096) << 20
         adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")
+        if reader.optionalString("UNDERSIGNED_VERIFICATION_SECRET") != nil {
+            verificationTokens = VerificationToken(secret: reader.secret("UNDERSIGNED_VERIFICATION_SECRET"))
+        }
         let perMinute = reader.int("UNDERSIGNED_RATE_PER_CLIENT_PER_MINUTE", default: 30, in: 0...1_000_000)
         let burst = reader.int("UNDERSIGNED_RATE_PER_CLIENT_BURST", default: 20, in: 1...1_000_000)
         abuse.perClient = perMinute == 0 ? nil : .init(perSecond: Double(perMinute) / 60, burst: Double(burst))

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import Metrics
+import Models
+import Postgres
+import ServiceLifecycle
+import ServiceSupport
+import Store
+
+/// Sends the mails that ask a signer to confirm (petitions that require it): the address is opened from
+/// its sealed box (`UNDERSIGNED_DATA_KEYS`), the link carries a `VerificationToken`
+/// (`UNDERSIGNED_VERIFICATION_SECRET`) to intake's confirmation page (`UNDERSIGNED_PUBLIC_URL`). Worked
+/// from the `verification_emails` outbox like the other deliveries: leased, retried with back-off, failed
+/// once the link has run out.
+struct VerificationMailer: Service {
+    struct Settings: Sendable {
+        var smtp: SMTPSettings?
+        var sealer: ContactSealer?
+        var tokens: VerificationToken?
+        var publicURL: String
+        var spool: URL
+        var backoff: Backoff
+        var poll: Duration = .seconds(1)
+    }
+
+    let pool: PostgresPool
+    let settings: Settings
+    let logger: Logger
+
+    func run() async throws {
+        try await untilGracefulShutdown {
+            while true {
+                let due = (try? await pool.withConnection { connection in try Outbox.verifications.claimDue(limit: 8, lease: .seconds(60), on: connection) }) ?? []
+                await withTaskGroup(of: Void.self) { group in
+                    for id in due { group.addTask { await send(id) } }
+                }
+                if due.isEmpty { try await Task.sleep(for: settings.poll) }
+            }
+        }
+    }
+
+    func send(_ id: Int64) async {
+        guard let pending = try? await pool.withConnection({ connection in try Verifications.pending(id: id, on: connection) }) else { return }
+        let outcome = await attempt(pending)
+        Counter(label: "undersigned_verification_mails_total", dimensions: [("result", outcome.result)]).increment()
+        do {
+            try await pool.withConnection { connection in
+                try Outbox.verifications.record(outcome, id: id, attempts: pending.attempts, backoff: settings.backoff, on: connection)
+            }
+        } catch {
+            logger.warning("cannot record a verification mail; it is sent again", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+        if case .delivered = outcome { return }
+        logger.warning("verification mail not sent", metadata: ["signature": "\(pending.signatureID)", "result": "\(outcome)"])
+    }
+
+    private func attempt(_ pending: PendingVerification) async -> DeliveryOutcome {
+        guard pending.expiresAt > Date() else { return .refused(status: nil, error: "the link ran out before the mail could be sent") }
+        guard let smtp = settings.smtp else { return .retry(status: nil, error: "no SMTP relay is configured (UNDERSIGNED_SMTP_URL)", retryAfter: nil) }
+        guard let tokens = settings.tokens else {
+            return .retry(status: nil, error: "UNDERSIGNED_VERIFICATION_SECRET is not set", retryAfter: nil)
+        }
+        guard let sealed = pending.sealedEmail, let address = settings.sealer?.open(sealed, signerKey: pending.signerKey) else {
+            return .refused(status: nil, error: "the address cannot be opened (UNDERSIGNED_DATA_KEYS)")
+        }
+        let link = settings.publicURL + "/v1/verify/" + tokens.token(signatureID: pending.signatureID, expiresAt: pending.expiresAt)
+        let body = """
+            Hello \(pending.name),
+
+            please confirm your signature for \u{201C}\(pending.petitionTitle)\u{201D}: open this link and press the button on the page.
+
+            \(link)
+
+            The link works once, until \(Timestamp.format(pending.expiresAt)) (UTC). If you did not sign, ignore this message: \
+            the signature is then removed.
+
+            """.replacingOccurrences(of: "\n", with: "\r\n")
+        let message = settings.spool.appendingPathComponent(".verify-\(pending.id)-\(UUID().uuidString.prefix(8)).eml")
+        defer { try? FileManager.default.removeItem(at: message) }
+        do {
+            try FileManager.default.createDirectory(at: settings.spool, withIntermediateDirectories: true)
+            try FileWriter.atomically(message) { writer in
+                try writer.write("""
+                    From: \(smtp.from)\r
+                    To: \(address)\r
+                    Subject: \(MIMEMessage.encodedWord("Please confirm your signature: \(pending.petitionTitle)"))\r
+                    Message-ID: <verify-\(pending.signatureID).\(pending.id)@undersigned>\r
+                    MIME-Version: 1.0\r
+                    Content-Type: text/plain; charset=utf-8\r
+                    Content-Transfer-Encoding: base64\r
+                    \r
+                    \(Data(body.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed]))\r
+
+                    """)
+            }
+        } catch {
+            return .retry(status: nil, error: "cannot write the message: \(error.localizedDescription)", retryAfter: nil)
+        }
+        return await SMTPClient(settings: smtp).deliver(to: address, message: message)
+    }
+}
