@@ -286,6 +286,8 @@ def test_a_million_signatures_are_packaged_in_bounded_memory_and_a_killed_delive
         pidfile.write(str(restarted.pid))
     [delivery] = settled(slug, 1)
     assert delivery["state"] == "delivered" and delivery["signatures"] == 1_000_000 and delivery["attempts"] == 1
+    assert not glob.glob(f"{spool}/delivery-{delivery['id']}*") and not glob.glob(f"{spool}/.building-{delivery['id']}-*"), \
+        "the spool keeps no names once the package is delivered"
 
     # 2. The package: a million rows, the manifest's checksum, exactly one package in the folder.
     [package] = package_dirs(folder)

@@ -1,6 +1,8 @@
 """Personal data: `undersigned erase` and `undersigned anonymise` against the running suite's database,
 checked by dumping every table and reading every log afterwards."""
 import glob
+import os
+import re
 import json
 import subprocess
 import urllib.request
@@ -120,3 +122,29 @@ def test_only_consenting_signers_addresses_are_kept_and_only_sealed():
     assert out.splitlines() == ["name,email", f'"Consenting {tag}","{yes}"']
     ctl("erase", yes)
     assert ctl("contacts", slug).splitlines() == ["name,email"]
+
+
+def test_erase_also_takes_the_signer_out_of_dead_letters():
+    import pika
+    from conftest import add_partner
+    from test_partners import envelope, signature
+    partner = add_partner("deadletters")
+    tag = uuid.uuid4().hex[:8]
+    target, other = f"Dead.Letter.{tag}@example.org", f"stays.{tag}@example.org"
+    # Published by the administrator with its own user_id to a partner's key: dedup refuses it
+    # (partner_mismatch) and it waits in the dead letters (partners' queues dead-letter into
+    # dedup.submitted.dead), addresses and all.
+    connection = pika.BlockingConnection(pika.URLParameters(os.environ["UNDERSIGNED_AMQP_URL"]))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish("partners.submitted", partner["user"], envelope([signature(target), signature(other)]),
+                          pika.BasicProperties(content_type="application/json", delivery_mode=2, user_id="guest"), mandatory=True)
+    connection.close()
+    def letters():
+        found = re.search(r"(\d+) dead letter", ctl("dead", "list", "--limit", "1000"))
+        return "\n".join(ctl("dead", "show", str(i), "--body", "--limit", "1000") for i in range(int(found.group(1)) if found else 0))
+    assert eventually(lambda: target in letters(), timeout=30)
+    out = ctl("erase", target.upper())
+    assert "removed 1 signature(s) from dead letters" in out
+    remaining = letters()
+    assert target not in remaining and target.lower() not in remaining and other in remaining

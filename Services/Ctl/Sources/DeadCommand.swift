@@ -1,6 +1,8 @@
 import AMQP
+import Synchronization
 import ArgumentParser
 import Foundation
+import Models
 import ServiceSupport
 
 struct DeadCommand: AsyncParsableCommand {
@@ -73,9 +75,14 @@ struct DeadCommand: AsyncParsableCommand {
 enum DeadLetters {
     /// Reads up to `limit` dead letters of a queue, then settles them as `settle` says.
     static func read(_ options: DeadCommand.Options, settle: @escaping ([Delivery]) async -> AMQPConsumer.Settlement) async throws -> [Delivery] {
+        try await read(queue: options.queue, limit: options.limit, settle: settle)
+    }
+
+    static func read(queue work: String, limit: Int, settle: @escaping ([Delivery]) async -> AMQPConsumer.Settlement) async throws -> [Delivery] {
         let environment = try Environment()
         let names = environment.common.topology
-        let queue = names.deadQueue(for: names.prefix + options.queue)
+        let queue = names.deadQueue(for: names.prefix + work)
+        let options = (limit: limit, queue: work)
         let admin = try AMQPAdmin(configuration: environment.common.amqp(role: "ctl"))
         try admin.declare(.undersigned(names))
         let available = min(options.limit, try admin.queueStatus(queue).messages)
@@ -122,5 +129,51 @@ enum DeadLetters {
         }
         properties.headers = headers.filter { !$0.key.hasPrefix("x-undersigned-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
         return OutgoingMessage(exchange: exchange ?? letter.exchange, routingKey: routingKey ?? letter.routingKey, body: letter.body, properties: properties)
+    }
+}
+
+
+extension DeadLetters {
+    /// Takes a signer's signatures out of the envelopes kept as dead letters (`dedup.submitted.dead`, where
+    /// the partners' queues dead-letter too): if a letter holds one, every letter read is published back to
+    /// the dead queue (confirmed) with those signatures removed (a letter left empty is dropped), then the
+    /// old ones are acked; otherwise they are left as they were. Returns the signatures removed.
+    static func erase(where matches: @escaping @Sendable (Signature) -> Bool) async throws -> Int {
+        let environment = try Environment()
+        let names = environment.common.topology
+        let publisher = AMQPPublisher(
+            configuration: .init(connection: environment.common.amqp(role: "ctl-publisher"), topology: .undersigned(names)), logger: Environment.logger)
+        publisher.start()
+        let removed = Mutex(0)
+        for queue in [names.dedupQueue.dropFirst(names.prefix.count)] {
+            let deadQueue = names.deadQueue(for: names.prefix + queue)
+            _ = try await read(queue: String(queue), limit: 1_000_000) { letters in
+                var found = 0
+                var kept: [OutgoingMessage] = []
+                for letter in letters {
+                    var body = letter.body
+                    if case .success(var envelope) = WireCodec.decode(Envelope.self, from: letter.body) {
+                        let before = envelope.signatures.count
+                        envelope.signatures.removeAll(where: matches)
+                        if envelope.signatures.count < before {
+                            found += before - envelope.signatures.count
+                            if envelope.signatures.isEmpty && envelope.rejected.isEmpty { continue }
+                            body = WireCodec.encode(envelope)
+                        }
+                    }
+                    kept.append(OutgoingMessage(exchange: "", routingKey: deadQueue, body: body, properties: letter.properties))
+                }
+                guard found > 0 else { return .requeue }
+                do {
+                    try await publisher.publish(kept)
+                } catch {
+                    return .requeue
+                }
+                removed.withLock { $0 += found }
+                return .ack
+            }
+        }
+        await publisher.shutdown()
+        return removed.withLock { $0 }
     }
 }

@@ -5,30 +5,38 @@ import ServiceSupport
 import Store
 
 /// `undersigned erase EMAIL`: a signer's data removed everywhere Undersigned keeps it.
-struct EraseCommand: ParsableCommand {
+struct EraseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erase", abstract: "Remove a signer's signatures from every petition (right to erasure), keeping counts honest.",
         discussion: """
             The address is canonicalised as dedup does and keyed with UNDERSIGNED_SIGNER_SECRET, so it finds the signer however
-            they typed it. Prints what was removed, never the address. Packages already delivered to targets are not recalled.
+            they typed it; their signatures are also taken out of envelopes kept as dead letters. Prints what was removed, never
+            the address. Packages already delivered to targets are not recalled.
             """)
 
     @Argument(help: "The signer's e-mail address.") var email: String
 
-    func run() throws {
+    func run() async throws {
         let reader = ConfigurationReader()
         let secret = reader.secret("UNDERSIGNED_SIGNER_SECRET")
         try reader.finish()
+        let connection = try Environment().connect()
+        let rules = try EmailRules.load(on: connection)
         let canonical: CanonicalEmail
-        do { canonical = try CanonicalEmail(email) } catch { throw ValidationError("that is not an e-mail address: \(error.reason)") }
-        let key = try SignerKeyMaker(secret: secret).key(for: canonical)
-        let erased = try Privacy.erase(signerKey: key, on: Environment().connect())
+        do { canonical = try CanonicalEmail(email, rules: rules) } catch { throw ValidationError("that is not an e-mail address: \(error.reason)") }
+        let keys = try SignerKeyMaker(secret: secret)
+        let key = keys.key(for: canonical)
+        let erased = try Privacy.erase(signerKey: key, on: connection)
         if erased.signatures == 0 {
             print("no signatures of that signer")
         } else {
             print("removed \(erased.signatures) signature(s) from \(erased.petitions.joined(separator: ", ")); "
                 + "\(erased.uncounted) taken off the counts, the rest will not be counted")
         }
+        let dead = try await DeadLetters.erase { signature in
+            (try? CanonicalEmail(signature.email, rules: rules)).map(keys.key(for:)) == key
+        }
+        if dead > 0 { print("removed \(dead) signature(s) from dead letters") }
     }
 }
 

@@ -72,12 +72,14 @@ struct DeliveryRunner: Service {
         guard let (delivery, target, petition) = loaded else { return }
         let outcome: DeliveryOutcome
         var signatures: Int64 = 0
+        var built: URL?
         if !target.active {
             outcome = .refused(status: nil, error: "target \(target.name) was removed")
         } else {
             do {
                 let package = try await builder.build(delivery, target: target, petition: petition)
                 signatures = package.summary.signatures
+                built = package.directory
                 outcome = await (transports[target.transport] ?? FilesTransport()).send(package, delivery: delivery, target: target, petition: petition)
             } catch {
                 outcome = .retry(status: nil, error: "cannot build the package: \(error)", retryAfter: nil)
@@ -85,6 +87,8 @@ struct DeliveryRunner: Service {
         }
         Counter(label: "undersigned_deliveries_total", dimensions: [("transport", target.transport.rawValue), ("result", outcome.result)]).increment()
         if case .delivered = outcome {
+            // The spool keeps no names once the package is where it belongs (it can be rebuilt from the range).
+            if let built { try? FileManager.default.removeItem(at: built) }
             Counter(label: "undersigned_delivered_signatures_total", dimensions: [("transport", target.transport.rawValue)]).increment(by: signatures)
             Timer(label: "undersigned_delivery_duration_seconds", dimensions: [("transport", target.transport.rawValue)], preferredDisplayUnit: .seconds)
                 .recordInterval(since: started)
