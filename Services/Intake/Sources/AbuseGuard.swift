@@ -35,6 +35,7 @@ public struct AbuseSettings: Sendable {
     /// Proxies in front of intake: for a request from one of them, the client is the last address in
     /// `X-Forwarded-For` that is not itself a trusted proxy.
     public var trustedProxies: [IPNetwork] = []
+    /// Zero turns trending off.
     public var trendingWindow: Duration = .seconds(300)
     /// A source taking more than this share of the window's signatures, and at least `trendingMinimum`
     /// of them, is flagged.
@@ -202,6 +203,7 @@ final class TrendingSources: Sendable {
     private var bucketCount: Int { max(1, Int(settings.trendingWindow.inSeconds) / Self.bucketSeconds) }
 
     func record(client: IPAddress?, domain: String?, now: Double) {
+        guard settings.trendingWindow > .zero else { return }
         let start = Int(now) / Self.bucketSeconds * Self.bucketSeconds
         let rotated = buckets.withLock { buckets -> Bool in
             var rotated = false

@@ -26,7 +26,7 @@ public struct IntakeConfiguration: Sendable {
     /// Abuse controls (`AbuseSettings`). From the environment: `UNDERSIGNED_RATE_PER_CLIENT_PER_MINUTE`
     /// (default 30, 0 = off) with `UNDERSIGNED_RATE_PER_CLIENT_BURST` (20); `UNDERSIGNED_RATE_PER_PETITION_PER_SECOND`
     /// (20,000, 0 = off; bursts of two seconds' worth); `UNDERSIGNED_ALLOW_NETWORKS` and `UNDERSIGNED_TRUSTED_PROXIES`
-    /// (comma-separated CIDR); `UNDERSIGNED_TRENDING_WINDOW_S` (300), `UNDERSIGNED_TRENDING_SHARE_PERCENT` (20),
+    /// (comma-separated CIDR); `UNDERSIGNED_TRENDING_WINDOW_S` (300; 0 = off), `UNDERSIGNED_TRENDING_SHARE_PERCENT` (20),
     /// `UNDERSIGNED_TRENDING_MIN` (200), `UNDERSIGNED_TRENDING_IGNORE_DOMAINS` (big providers; `none` for none);
     /// `UNDERSIGNED_BLOCKS_REFRESH_MS` (5000). In code the default limits nothing.
     public var abuse = AbuseSettings()
@@ -77,7 +77,7 @@ public struct IntakeConfiguration: Sendable {
                 reader.problem("\(name): \(error.reason)")
             }
         }
-        abuse.trendingWindow = .seconds(reader.int("UNDERSIGNED_TRENDING_WINDOW_S", default: 300, in: 10...86_400))
+        abuse.trendingWindow = .seconds(reader.int("UNDERSIGNED_TRENDING_WINDOW_S", default: 300, in: 0...86_400))
         abuse.trendingShare = Double(reader.int("UNDERSIGNED_TRENDING_SHARE_PERCENT", default: 20, in: 1...100)) / 100
         abuse.trendingMinimum = reader.int("UNDERSIGNED_TRENDING_MIN", default: 200, in: 1...10_000_000)
         if let ignored = reader.optionalString("UNDERSIGNED_TRENDING_IGNORE_DOMAINS") {
