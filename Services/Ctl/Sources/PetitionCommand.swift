@@ -44,10 +44,14 @@ struct PetitionCommand: ParsableCommand {
         func run() throws {
             let connection = try Environment().connect()
             let thresholds = milestones.map { $0.split(separator: ",").compactMap { Int64($0) } } ?? Petitions.defaultMilestones
-            let petition = try Petitions.upsert(
-                slug: slug, title: title, body: body, milestones: thresholds, closesAt: closesAt.flatMap(Timestamp.parse),
-                on: connection)
-            if requireVerification { try Petitions.setVerification(true, slug: slug, on: connection) }
+            // One transaction: a petition made to require verification never takes a signature without it.
+            let petition = try connection.transaction { connection in
+                let petition = try Petitions.upsert(
+                    slug: slug, title: title, body: body, milestones: thresholds, closesAt: closesAt.flatMap(Timestamp.parse),
+                    on: connection)
+                if requireVerification { try Petitions.setVerification(true, slug: slug, on: connection) }
+                return petition
+            }
             print("petition \(petition.slug) (\(petition.status.rawValue)): \(petition.title)"
                 + (requireVerification ? "; signatures count once confirmed by e-mail" : ""))
         }

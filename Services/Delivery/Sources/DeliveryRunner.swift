@@ -28,22 +28,12 @@ struct DeliveryRunner: Service {
     let logger: Logger
 
     func run() async throws {
-        try await untilGracefulShutdown {
-            while true {
-                let due: [Int64]
-                do {
-                    due = try await pool.withConnection { connection in
-                        try Outbox.deliveries.claimDue(limit: settings.concurrency, lease: settings.lease, on: connection)
-                    }
-                } catch {
-                    logger.warning("cannot read the planned deliveries", metadata: ["error": "\(error)"])
-                    due = []
-                }
-                await withTaskGroup(of: Void.self) { group in
-                    for id in due { group.addTask { await work(on: id) } }
-                }
-                if due.isEmpty { try await Task.sleep(for: settings.poll) }
+        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the planned deliveries") {
+            try await pool.withConnection { connection in
+                try Outbox.deliveries.claimDue(limit: settings.concurrency, lease: settings.lease, on: connection)
             }
+        } work: { id in
+            await work(on: id)
         }
     }
 

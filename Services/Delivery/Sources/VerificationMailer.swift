@@ -28,14 +28,10 @@ struct VerificationMailer: Service {
     let logger: Logger
 
     func run() async throws {
-        try await untilGracefulShutdown {
-            while true {
-                let due = (try? await pool.withConnection { connection in try Outbox.verifications.claimDue(limit: 8, lease: .seconds(60), on: connection) }) ?? []
-                await withTaskGroup(of: Void.self) { group in
-                    for id in due { group.addTask { await send(id) } }
-                }
-                if due.isEmpty { try await Task.sleep(for: settings.poll) }
-            }
+        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the verification mails to send") {
+            try await pool.withConnection { connection in try Outbox.verifications.claimDue(limit: 8, lease: .seconds(60), on: connection) }
+        } work: { id in
+            await send(id)
         }
     }
 

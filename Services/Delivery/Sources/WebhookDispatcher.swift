@@ -35,22 +35,12 @@ struct WebhookDispatcher: Service {
     let logger: Logger
 
     func run() async throws {
-        try await untilGracefulShutdown {
-            while true {
-                let due: [WebhookDelivery]
-                do {
-                    due = try await pool.withConnection { connection in
-                        try Webhooks.claimDue(limit: settings.concurrency, lease: settings.timeout * 3, on: connection)
-                    }
-                } catch {
-                    logger.warning("cannot read the webhook outbox", metadata: ["error": "\(error)"])
-                    due = []
-                }
-                await withTaskGroup(of: Void.self) { group in
-                    for call in due { group.addTask { await attempt(call) } }
-                }
-                if due.isEmpty { try await Task.sleep(for: settings.poll) }
+        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the webhook outbox") {
+            try await pool.withConnection { connection in
+                try Webhooks.claimDue(limit: settings.concurrency, lease: settings.timeout * 3, on: connection)
             }
+        } work: { call in
+            await attempt(call)
         }
     }
 

@@ -1,9 +1,11 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import Models
 import NIOCore
 import NIOFoundationCompat
 import Postgres
+import ServiceSupport
 import Store
 
 /// How one attempt to hand something over ended, for every transport.
@@ -27,6 +29,30 @@ enum DeliveryOutcome: CustomStringConvertible, Sendable {
         switch self {
         case .delivered(let status): status.map(String.init) ?? "ok"
         case .retry(let status, let error, _), .refused(let status, let error): "\(status.map(String.init) ?? "-") \(error)"
+        }
+    }
+}
+
+/// The loop every outbox worker runs (webhook calls, deliveries, verification mails): claim what is due
+/// (`claim` leases it), work on it concurrently, and wait `poll` when nothing was due; a failed claim is
+/// logged as `failure` and tried again after the wait. Returns at graceful shutdown.
+func workOutbox<Item: Sendable>(
+    poll: Duration, logger: Logger, failure: Logger.Message,
+    claim: @escaping @Sendable () async throws -> [Item], work: @escaping @Sendable (Item) async -> Void
+) async throws {
+    try await untilGracefulShutdown {
+        while true {
+            let due: [Item]
+            do {
+                due = try await claim()
+            } catch {
+                logger.warning(failure, metadata: ["error": "\(error)"])
+                due = []
+            }
+            await withTaskGroup(of: Void.self) { group in
+                for item in due { group.addTask { await work(item) } }
+            }
+            if due.isEmpty { try await Task.sleep(for: poll) }
         }
     }
 }
