@@ -233,12 +233,13 @@ final class TrendingSources: Sendable {
         var total = 0
         var clients: [IPAddress: Int] = [:]
         var domains: [String: Int] = [:]
-        buckets.withLock { buckets in
-            for bucket in buckets where bucket.start >= oldest {
-                total += bucket.total
-                clients.merge(bucket.clients, uniquingKeysWith: +)
-                domains.merge(bucket.domains, uniquingKeysWith: +)
-            }
+        // A copy-on-write copy under the lock; the merging (up to a window of 50,000-key buckets) outside it,
+        // so signatures being recorded meanwhile never wait for it.
+        let snapshot = buckets.withLock { $0 }
+        for bucket in snapshot where bucket.start >= oldest {
+            total += bucket.total
+            clients.merge(bucket.clients, uniquingKeysWith: +)
+            domains.merge(bucket.domains, uniquingKeysWith: +)
         }
         guard total > 0 else { return (0, []) }
         func over(_ count: Int) -> Bool { count >= settings.trendingMinimum && Double(count) / Double(total) > settings.trendingShare }
