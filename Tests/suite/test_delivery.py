@@ -251,6 +251,17 @@ def delivery_pid():
     return int(open(f"{ENV.local}/run/delivery-1.pid").read())
 
 
+def gone(pid):
+    """True once a killed process has let go of everything it held (its port, its files): it no longer
+    exists, or only its zombie with no thread left waits to be reaped. What a supervisor waits for before a
+    restart; a loaded machine can take a while to tear down a process killed in the middle of disk I/O."""
+    try:
+        status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+    except FileNotFoundError:
+        return True
+    return status["State"].strip().startswith("Z") and int(status["Threads"]) <= 1
+
+
 def peak_rss_mib(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmHWM:"):
@@ -280,6 +291,7 @@ def test_a_million_signatures_are_packaged_in_bounded_memory_and_a_killed_delive
     ctl("deliver", slug)
     assert eventually(lambda: glob.glob(f"{spool}/.building-*"), timeout=30, interval=0.05), "the build started"
     os.kill(pid, signal.SIGKILL)
+    assert eventually(lambda: gone(pid), timeout=60), "the killed delivery service did not go away"
     log = open(f"{ENV.local}/logs/delivery-1.log", "ab")
     restarted = subprocess.Popen([binary], env=environ, stdout=log, stderr=log, start_new_session=True)
     with open(f"{ENV.local}/run/delivery-1.pid", "w") as pidfile:

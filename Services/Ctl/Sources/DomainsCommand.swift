@@ -69,8 +69,8 @@ struct DomainsCommand: ParsableCommand {
             do {
                 let same = try CanonicalEmail(first, rules: rules) == CanonicalEmail(second, rules: rules)
                 print(same ? "the same signer" : "different signers")
-            } catch let problem as ValidationProblem {
-                throw ValidationError("not an address: \(problem.reason)")
+            } catch {
+                throw ValidationError("not an address: \(error.reason)")
             }
         }
     }

@@ -1,13 +1,6 @@
 import Dedup
-import Foundation
-import Logging
 import ServiceSupport
 
-do {
-    let configuration = try DedupConfiguration(environment: ProcessInfo.processInfo.environment)
-    Observability.bootstrap(level: configuration.common.logLevel)
-    try await DedupService.build(configuration: configuration, logger: Logger(label: "undersigned.dedup")).runService()
-} catch let error as ConfigurationError {
-    FileHandle.standardError.write(Data("undersigned-dedup: \(error)\n".utf8))
-    exit(78)  // EX_CONFIG
-}
+await ServiceMain.run(
+    "dedup", configuration: DedupConfiguration.init(environment:), logLevel: \.common.logLevel,
+    application: { configuration, logger in try DedupService.build(configuration: configuration, logger: logger) })

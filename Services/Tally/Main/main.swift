@@ -1,13 +1,6 @@
-import Foundation
-import Logging
-import ServiceSupport
 import Tally
+import ServiceSupport
 
-do {
-    let configuration = try TallyConfiguration(environment: ProcessInfo.processInfo.environment)
-    Observability.bootstrap(level: configuration.common.logLevel)
-    try await TallyService.build(configuration: configuration, logger: Logger(label: "undersigned.tally")).runService()
-} catch let error as ConfigurationError {
-    FileHandle.standardError.write(Data("undersigned-tally: \(error)\n".utf8))
-    exit(78)  // EX_CONFIG
-}
+await ServiceMain.run(
+    "tally", configuration: TallyConfiguration.init(environment:), logLevel: \.common.logLevel,
+    application: { configuration, logger in TallyService.build(configuration: configuration, logger: logger) })

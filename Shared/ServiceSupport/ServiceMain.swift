@@ -1,0 +1,34 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The `main` of every service: reads its configuration from the environment, sets up logging and
+/// metrics, and runs the service until it is told to stop. A service that cannot start, or stops on an
+/// error, ends with one line saying why and an exit status a supervisor can act on (78, EX_CONFIG, for a
+/// configuration problem; 1 for anything else, such as its port still held by an instance not yet gone),
+/// rather than a crash report.
+public enum ServiceMain {
+    public static func run<Configuration, App: ApplicationProtocol>(
+        _ name: String,
+        configuration read: ([String: String]) throws -> Configuration,
+        logLevel: (Configuration) -> LogLevelSetting,
+        application: (Configuration, Logger) throws -> App
+    ) async -> Never {
+        let configuration: Configuration
+        do {
+            configuration = try read(ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("undersigned-\(name): \(error)\n".utf8))
+            exit(error is ConfigurationError ? 78 : 1)
+        }
+        Observability.bootstrap(level: logLevel(configuration))
+        let logger = Logger(label: "undersigned.\(name)")
+        do {
+            try await application(configuration, logger).runService()
+            exit(0)
+        } catch {
+            logger.critical("stopped on an error", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+}
