@@ -83,6 +83,19 @@ rabbit_env() {
     RABBITMQ_PID_FILE="$1/pid" HOME="$1"
 }
 
+# exited PID [TENTHS]: waits up to TENTHS tenths of a second (default 300) until the process has let go of
+# everything it held (its ports, its files): it no longer exists, or only its zombie, with no thread left,
+# waits to be reaped (`kill -0` still succeeds on a zombie). Fails if it is still there.
+exited() {
+  local pid=$1 tenths=${2:-300}
+  for _ in $(seq 1 "$tenths"); do
+    [ -r "/proc/$pid/status" ] || return 0
+    awk '/^State:/ {z = ($2 == "Z")} /^Threads:/ {t = $2} END {exit !(z && t <= 1)}' "/proc/$pid/status" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 rabbitmq_running() {
   [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid" 2>/dev/null)" 2>/dev/null
 }
