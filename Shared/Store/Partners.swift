@@ -92,7 +92,8 @@ public enum Partners {
             rows += try intArray(envelope.decode(String.self, 3)).map { PartnerReceipt.Row(row: first + $0, status: .duplicate) }
         }
         for rejected in try connection.query("""
-            SELECT envelope_id, position, field, reason FROM rejected_signatures WHERE envelope_id = ANY(\(ids)::uuid[])
+            SELECT envelope_id, position, field, reason FROM rejected_signatures
+            WHERE coalesce(partner, '') = \(partner) AND envelope_id = ANY(\(ids)::uuid[])
             """) {
             let first = firstRows[try rejected.decode(UUID.self, 0)] ?? 0
             rows.append(PartnerReceipt.Row(

@@ -293,5 +293,14 @@ public enum Schema {
             CREATE INDEX verification_emails_due ON verification_emails (next_attempt_at) WHERE state = 'pending';
             CREATE INDEX verification_emails_expiry ON verification_emails (expires_at);
             """),
+        Migration(version: 13, name: "receipts keyed by partner and envelope", sql: """
+            -- Envelope ids are chosen by partners, so two partners may send the same one: a receipt and the
+            -- rows refused from an envelope belong to the partner that sent it (before, the second partner's
+            -- receipt was dropped and its refused rows were not kept). Rows refused from intake's own
+            -- envelopes have no partner.
+            ALTER TABLE partner_receipts DROP CONSTRAINT partner_receipts_pkey, ADD PRIMARY KEY (partner, envelope_id);
+            ALTER TABLE rejected_signatures DROP CONSTRAINT rejected_signatures_pkey;
+            CREATE UNIQUE INDEX rejected_signatures_key ON rejected_signatures (coalesce(partner, ''), envelope_id, position);
+            """),
     ])
 }

@@ -16,9 +16,9 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 from conftest import ENV, add_partner, counted, eventually, psql
 
 
-def envelope(rows):
+def envelope(rows, envelope_id=None):
     return json.dumps({
-        "schema": "undersigned.envelope", "version": 1, "envelope_id": str(uuid.uuid4()),
+        "schema": "undersigned.envelope", "version": 1, "envelope_id": envelope_id or str(uuid.uuid4()),
         "sent_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"), "signatures": rows,
     })
 

@@ -9,6 +9,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import ENV, eventually
+from test_http_batches import call
 from test_partners import connect, envelope, properties, signature
 
 
@@ -45,11 +46,11 @@ def add_partner_with_webhook(prefix, url):
     return json.loads(out)
 
 
-def publish(partner, rows):
+def publish(partner, rows, envelope_id=None, batch="hook-batch"):
     connection = connect(partner)
     channel = connection.channel()
     channel.confirm_delivery()
-    channel.basic_publish(partner["exchange"], f"{partner['user']}.hook", envelope(rows), properties(partner, "hook-batch"))
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.hook", envelope(rows, envelope_id), properties(partner, batch))
     connection.close()
 
 
@@ -101,3 +102,28 @@ def test_a_webhook_that_keeps_failing_gives_up_and_an_operator_can_retry_it():
         assert not failed()
     finally:
         receiver.close()
+
+
+def test_two_partners_sending_the_same_envelope_id_each_get_their_own_receipt():
+    """Envelope ids are the partners' choice: a second partner reusing one must not lose its receipt to the
+    first (the webhook call, keyed by message id) nor see the first's refused rows (GET of the batch)."""
+    receivers = [Receiver([200]), Receiver([200])]
+    try:
+        first, second = (add_partner_with_webhook(name, receiver.url) for name, receiver in zip(("same-a", "same-b"), receivers))
+        shared, tag = str(uuid.uuid4()), uuid.uuid4().hex[:8]
+        publish(first, [signature(f"a1.{tag}@example.org"), signature("not-an-address")], envelope_id=shared, batch=f"a-{tag}")
+        publish(second, [signature("nor-this-one"), signature(f"b1.{tag}@example.org"), signature(f"b2.{tag}@example.org")],
+                envelope_id=shared, batch=f"b-{tag}")
+        for receiver in receivers:
+            assert eventually(lambda: receiver.calls, timeout=60), "a partner's receipt was not called in"
+        first_call, second_call = (json.loads(receiver.calls[0]["body"]) for receiver in receivers)
+        assert first_call["partner"] == first["user"] and first_call["totals"] == {"rows": 2, "accepted": 1, "duplicate": 0, "invalid": 1}
+        assert second_call["partner"] == second["user"] and second_call["totals"] == {"rows": 3, "accepted": 2, "duplicate": 0, "invalid": 1}
+        for partner, batch, invalid_row in ((first, f"a-{tag}", 1), (second, f"b-{tag}", 0)):
+            status, receipt = call("GET", f"/v1/partners/batches/{batch}", key=partner["api_key"])
+            assert status == 200, receipt
+            assert [row["row"] for row in receipt["rows"] if row["status"] == "invalid"] == [invalid_row], receipt
+            assert len(receipt["rows"]) == (2 if partner is first else 3)
+    finally:
+        for receiver in receivers:
+            receiver.close()

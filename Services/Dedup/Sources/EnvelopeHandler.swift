@@ -91,7 +91,7 @@ struct EnvelopeHandler: BatchHandler {
             messages.append(OutgoingMessage(
                 exchange: names.partnerReceiptsExchange, routingKey: receipt.partner, body: WireCodec.encode(receipt),
                 properties: MessageProperties(
-                    messageID: "receipt:\(receipt.envelopeID?.uuidString.lowercased() ?? receipt.batchID)", type: PartnerReceipt.schema,
+                    messageID: "receipt:\(receipt.partner):\(receipt.envelopeID?.uuidString.lowercased() ?? receipt.batchID)", type: PartnerReceipt.schema,
                     appID: "undersigned-dedup", correlationID: receipt.batchID),
                 mandatory: false))
         }

@@ -14,6 +14,11 @@ struct PartnerEnvelope: Sendable {
     /// Signatures in the envelope as sent, valid or not.
     var total: Int
 
+    private struct Key: Hashable {
+        var partner: String
+        var envelopeID: UUID
+    }
+
     /// One receipt per envelope, from what the batch did: a row is accepted when its submission is among
     /// the accepted events (new or redelivered), invalid when rejected (with the reason; an unknown
     /// petition is rejected by the store), else a duplicate.
@@ -23,8 +28,10 @@ struct PartnerEnvelope: Sendable {
         guard !envelopes.isEmpty else { return [] }
         let accepted = Set(outcome.accepted.map(\.submissionID))
         let unknown = Set(outcome.unknownPetition)
-        var byEnvelope: [UUID: [PartnerReceipt.Row]] = [:]
-        for row in rows where row.partner != nil {
+        // Keyed by partner too: envelope ids are the partners' choice, and two may send the same one.
+        var byEnvelope: [Key: [PartnerReceipt.Row]] = [:]
+        for row in rows {
+            guard let partner = row.partner else { continue }
             let submission = row.signature.submissionID
             let status: PartnerReceipt.Row
             if unknown.contains(submission) {
@@ -32,24 +39,32 @@ struct PartnerEnvelope: Sendable {
             } else {
                 status = .init(row: row.position, status: accepted.contains(submission) ? .accepted : .duplicate)
             }
-            byEnvelope[row.envelopeID, default: []].append(status)
+            byEnvelope[Key(partner: partner, envelopeID: row.envelopeID), default: []].append(status)
         }
-        for row in rejected where row.partner != nil {
-            byEnvelope[row.envelopeID, default: []].append(.init(row: row.position, status: .invalid, field: row.problem.field, reason: row.problem.reason))
+        for row in rejected {
+            guard let partner = row.partner else { continue }
+            byEnvelope[Key(partner: partner, envelopeID: row.envelopeID), default: []]
+                .append(.init(row: row.position, status: .invalid, field: row.problem.field, reason: row.problem.reason))
         }
-        return envelopes.map { envelope in
-            let rows = (byEnvelope[envelope.envelopeID] ?? []).map { row in
-                var row = row
-                row.row += envelope.firstRow
-                return row
-            }
+        // An envelope published twice in quick succession (a partner's retry after a lost confirm) can
+        // arrive twice in one batch: one receipt, each row once.
+        var seen = Set<Key>()
+        return envelopes.filter { seen.insert(Key(partner: $0.partner, envelopeID: $0.envelopeID)).inserted }.map { envelope in
+            var positions = Set<Int>()
+            let rows = (byEnvelope[Key(partner: envelope.partner, envelopeID: envelope.envelopeID)] ?? [])
+                .filter { positions.insert($0.row).inserted }
+                .map { row in
+                    var row = row
+                    row.row += envelope.firstRow
+                    return row
+                }
             return (envelope, PartnerReceipt(partner: envelope.partner, batchID: envelope.batchID, envelopeID: envelope.envelopeID, rows: rows))
         }
     }
 }
 
 extension SignatureStore {
-    /// Keeps each envelope's receipt (a redelivered envelope keeps the first). Positions are stored
+    /// Keeps each envelope's receipt, per partner (a redelivered envelope keeps the first). Positions are stored
     /// relative to the envelope, like those of `rejected_signatures`.
     static func record(_ receipts: [(envelope: PartnerEnvelope, receipt: PartnerReceipt)], on connection: PostgresConnection) throws {
         for (envelope, receipt) in receipts {
@@ -60,7 +75,7 @@ extension SignatureStore {
                 INSERT INTO partner_receipts (envelope_id, partner, batch_id, first_row, total, accepted, duplicate)
                 VALUES (\(envelope.envelopeID), \(envelope.partner), \(envelope.batchID), \(envelope.firstRow), \(envelope.total),
                         \(positions(.accepted))::integer[], \(positions(.duplicate))::integer[])
-                ON CONFLICT (envelope_id) DO NOTHING
+                ON CONFLICT (partner, envelope_id) DO NOTHING
                 """)
         }
     }
