@@ -268,3 +268,22 @@ def test_push_with_a_wrong_password_fails_at_once_and_says_so(tmp_path):
     assert "cannot use the broker" in run.stderr
     assert "not-the-password" not in run.stderr + run.stdout
     assert time.monotonic() - started < 15
+
+
+def test_a_partners_dead_letters_are_found_under_dedup_and_name_the_partner():
+    partner = add_partner("poison")
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.broken", b"{not json", properties(partner, "broken-batch"))
+    connection.close()
+
+    def listed():
+        out = subprocess.run([ENV.bin, "dead", "list", "--limit", "1000"], check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines() if "\tbroken-batch\t" in line]
+    assert eventually(lambda: any(line[3] == partner["user"] for line in listed()), timeout=30), "the letter names its partner"
+
+    own = subprocess.run([ENV.bin, "dead", "list", "--queue", f"partner.{partner['user']}.submitted"], capture_output=True, text=True)
+    assert own.returncode != 0 and "dedup.submitted" in own.stderr and "404" not in own.stderr, own.stderr
+    unknown = subprocess.run([ENV.bin, "dead", "list", "--queue", "no.such.queue"], capture_output=True, text=True)
+    assert unknown.returncode != 0 and "tally.accepted" in unknown.stderr, unknown.stderr

@@ -11,7 +11,7 @@ struct DeadCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Requeue.self])
 
     struct Options: ParsableArguments {
-        @Option(help: "The work queue whose dead letters to read (dedup.submitted, tally.accepted, delivery.milestones, ...).")
+        @Option(help: "The work queue whose dead letters to read (dedup.submitted, tally.accepted, delivery.milestones, delivery.receipts); partners' queues dead-letter into dedup.submitted.")
         var queue = "dedup.submitted"
         @Option(help: "Most messages to read.") var limit = 100
     }
@@ -22,10 +22,16 @@ struct DeadCommand: AsyncParsableCommand {
 
         func run() async throws {
             let letters = try await DeadLetters.read(options, settle: { _ in .requeue })
-            print("#\tfailed_at\tservice\terror\tmessage_id\treason")
+            let names = try Environment().common.topology
+            print("#\tfailed_at\tservice\tfrom\terror\tmessage_id\treason")
             for (index, letter) in letters.enumerated() {
                 let h = letter.properties.headers
-                print("\(index)\t\(h[DeadLetter.Header.failedAt]?.description ?? "-")\t\(h[DeadLetter.Header.service]?.description ?? "broker")\t\(DeadLetters.code(letter))\t\(letter.properties.messageID ?? "-")\t\(DeadLetters.reason(letter))")
+                let columns = [
+                    "\(index)", h[DeadLetter.Header.failedAt]?.description ?? "-", h[DeadLetter.Header.service]?.description ?? "broker",
+                    DeadLetters.partner(letter, names: names) ?? "-", DeadLetters.code(letter), letter.properties.messageID ?? "-",
+                    DeadLetters.reason(letter),
+                ]
+                print(columns.joined(separator: "\t"))
             }
             print("\(letters.count) dead letter(s) in \(options.queue).dead")
         }
@@ -81,6 +87,16 @@ enum DeadLetters {
     static func read(queue work: String, limit: Int, settle: @escaping ([Delivery]) async -> AMQPConsumer.Settlement) async throws -> [Delivery] {
         let environment = try Environment()
         let names = environment.common.topology
+        guard names.workQueues.contains(names.prefix + work) else {
+            if work.hasPrefix("partner.") && work.hasSuffix(".submitted") {
+                throw ValidationError("""
+                    \(work) keeps no dead letters of its own: a partner's messages that cannot be taken join dedup's. \
+                    Use --queue dedup.submitted; the from column of `dead list` names the partner.
+                    """)
+            }
+            let queues = names.workQueues.map { String($0.dropFirst(names.prefix.count)) }
+            throw ValidationError("no dead letters are kept for \(work); the work queues are \(queues.joined(separator: ", "))")
+        }
         let queue = names.deadQueue(for: names.prefix + work)
         let options = (limit: limit, queue: work)
         let admin = try AMQPAdmin(configuration: environment.common.amqp(role: "ctl"))
@@ -109,6 +125,14 @@ enum DeadLetters {
     static func reason(_ letter: Delivery) -> String {
         letter.properties.headers[DeadLetter.Header.reason]?.stringValue
             ?? death(letter).map { "dead-lettered by the broker (\($0["reason"]?.description ?? "?"), \($0["count"]?.description ?? "?") time(s))" } ?? "-"
+    }
+
+    /// The partner a dead letter came from: the first part of its routing key on the partners' exchange,
+    /// or the partner intake named for an HTTP batch; nil for everything else.
+    static func partner(_ letter: Delivery, names: TopologyNames) -> String? {
+        let original = original(letter)
+        if original.exchange == names.partnersExchange { return original.routingKey.split(separator: ".").first.map(String.init) }
+        return letter.properties.headers["x-partner"]?.stringValue
     }
 
     /// The broker's own record (`x-death`) for messages it dead-lettered (delivery limit, rejection).
