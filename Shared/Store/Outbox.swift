@@ -14,12 +14,17 @@ public struct Outbox: Sendable {
 
     /// The ids of up to `limit` due rows, leased for `lease`.
     public func claimDue(limit: Int, lease: Duration, on connection: PostgresConnection) throws -> [Int64] {
+        try claimDue(limit: limit, lease: lease, returning: "id", on: connection).map { try $0.decode(Int64.self, 0) }
+    }
+
+    /// Up to `limit` due rows, leased for `lease`, as `columns` of them (one round trip).
+    public func claimDue(limit: Int, lease: Duration, returning columns: StaticString, on connection: PostgresConnection) throws -> PostgresRows {
         try connection.query("""
             UPDATE \(sql: table) SET next_attempt_at = now() + make_interval(secs => \(lease.inSeconds))
             WHERE id IN (SELECT id FROM \(sql: table) WHERE state = 'pending' AND next_attempt_at <= now()
                          ORDER BY next_attempt_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-            RETURNING id
-            """).map { try $0.decode(Int64.self, 0) }
+            RETURNING \(sql: columns)
+            """)
     }
 
     /// Extends the lease of a row still being worked on (a long package build or upload).

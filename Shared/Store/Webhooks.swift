@@ -38,9 +38,7 @@ public enum Webhooks {
     /// Up to `limit` due calls, leased for `lease` (another instance skips them meanwhile; a crashed
     /// instance's lease runs out and the call is made again, with the same idempotency key).
     public static func claimDue(limit: Int, lease: Duration, on connection: PostgresConnection) throws -> [WebhookDelivery] {
-        let ids = try Outbox.webhooks.claimDue(limit: limit, lease: lease, on: connection)
-        guard !ids.isEmpty else { return [] }
-        return try connection.query("SELECT \(sql: columns) FROM webhook_deliveries WHERE id = ANY(\(ids)::bigint[]) ORDER BY id").map(delivery)
+        try Outbox.webhooks.claimDue(limit: limit, lease: lease, returning: columns, on: connection).map(delivery)
     }
 
     public static func list(state: WebhookDelivery.State?, limit: Int = 100, on connection: PostgresConnection) throws -> [WebhookDelivery] {
