@@ -155,7 +155,7 @@ def test_email_through_the_relay_with_starttls_carries_the_csv_of_the_targets_co
     def arrived():
         mails[:] = [m for m in glob.glob(f"{ENV.local}/inbox/mail/*.eml") if f"<delivery-{delivery['id']}.".encode() in open(m, "rb").read()]
         return len(mails) == 1
-    assert eventually(arrived, timeout=10), "the relay (aiosmtpd, STARTTLS and AUTH required) saved the message"
+    assert eventually(arrived, timeout=30), "the relay (aiosmtpd, STARTTLS and AUTH required) saved the message"
     message = email.message_from_bytes(open(mails[0], "rb").read(), policy=email.policy.default)
     assert message["To"] == "office@eu.example" and "Stop the Drones" in message["Subject"]
     attachments = {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
