@@ -272,3 +272,124 @@ public struct JSONArraySplitter: Sendable {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 }
+
+/// The rows of a partner batch (CSV with a header row, NDJSON, or a JSON array), read as bytes arrive:
+/// each a record, or, when it cannot be read at all, its row number and why. Intake streams an upload
+/// through it and `undersigned push` a whole file, so a file is read the same way by both paths. CSV rows
+/// are numbered as in a spreadsheet (the header is row 1); JSON rows from 1.
+public struct PartnerBatchReader: Sendable {
+    public enum Format: String, Sendable {
+        case csv, ndjson, json
+
+        /// A file's format by its first significant byte: `{` NDJSON, `[` a JSON array, anything else CSV.
+        public init(sniffing bytes: some Sequence<UInt8>) {
+            let first = bytes.first { ![0x20, 0x0A, 0x0D, 0x09, 0xEF, 0xBB, 0xBF].contains($0) }
+            self = first == UInt8(ascii: "{") ? .ndjson : first == UInt8(ascii: "[") ? .json : .csv
+        }
+
+        public var contentType: String {
+            switch self {
+            case .csv: "text/csv"
+            case .ndjson: "application/x-ndjson"
+            case .json: "application/json"
+            }
+        }
+    }
+
+    public enum Item: Sendable {
+        case record(row: Int, PartnerRecord)
+        case malformed(row: Int, reason: String)
+    }
+
+    public let format: Format
+    private var csv = CSVParser()
+    private var header: [String]?
+    private var recordNumber = 0
+    private var line: [UInt8] = []
+    private var array = JSONArraySplitter()
+
+    public init(format: Format) {
+        self.format = format
+    }
+
+    /// Every row of a whole file, its format sniffed.
+    public static func read(_ bytes: [UInt8]) throws(ValidationProblem) -> [Item] {
+        var reader = PartnerBatchReader(format: Format(sniffing: bytes))
+        return try reader.feed(bytes) + reader.finish()
+    }
+
+    public mutating func feed(_ bytes: some Collection<UInt8>) throws(ValidationProblem) -> [Item] {
+        switch format {
+        case .csv: return try records(csv.feed(bytes))
+        case .json:
+            var items: [Item] = []
+            for element in try array.feed(bytes) { items.append(json(element)) }
+            return items
+        case .ndjson:
+            var items: [Item] = []
+            for byte in bytes {
+                if byte == UInt8(ascii: "\n") {
+                    recordNumber += 1
+                    if let item = ndjsonLine() { items.append(item) }
+                    line.removeAll(keepingCapacity: true)
+                } else {
+                    line.append(byte)
+                }
+            }
+            return items
+        }
+    }
+
+    public mutating func finish() throws(ValidationProblem) -> [Item] {
+        switch format {
+        case .csv:
+            let items = try records(try csv.finish())
+            guard header != nil else { throw ValidationProblem(field: "body", reason: "is empty: a CSV batch needs a header row") }
+            return items
+        case .json:
+            guard array.closed else { throw ValidationProblem(field: "body", reason: "the JSON array is not closed") }
+            return []
+        case .ndjson:
+            recordNumber += 1
+            return ndjsonLine().map { [$0] } ?? []
+        }
+    }
+
+    /// CSV rows are numbered as in a spreadsheet: the header is row 1.
+    private mutating func records(_ records: [[String]]) throws(ValidationProblem) -> [Item] {
+        var items: [Item] = []
+        for values in records {
+            recordNumber += 1
+            guard let header else {
+                guard values.contains(where: { $0.trimmingWhitespace().lowercased() == "email" }) else {
+                    throw ValidationProblem(field: "body", reason: "the first CSV row must name the columns (name, email, country, …)")
+                }
+                header = values
+                continue
+            }
+            items.append(values.count == header.count
+                ? .record(row: recordNumber, PartnerRecord(header: header, values: values))
+                : .malformed(row: recordNumber, reason: "has \(values.count) fields, the header has \(header.count)"))
+        }
+        return items
+    }
+
+    private func ndjsonLine() -> Item? {
+        guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return nil }
+        return parse(line, row: recordNumber)
+    }
+
+    private mutating func json(_ element: [UInt8]) -> Item {
+        recordNumber += 1
+        return parse(element, row: recordNumber)
+    }
+
+    private func parse(_ bytes: [UInt8], row: Int) -> Item {
+        guard let value = JSONReader.parse(bytes) else { return .malformed(row: row, reason: "is not JSON") }
+        do {
+            return .record(row: row, try PartnerRecord(json: value))
+        } catch {
+            return .malformed(row: row, reason: error.reason)
+        }
+    }
+}

@@ -29,6 +29,45 @@ struct PartnerBatchTests {
         #expect(records == (try Self.parseWhole(Self.csv)))
     }
 
+    /// The rows a reader gives, fed `bytes` in pieces of `piece` bytes, as `row: status` lines.
+    static func rows(_ text: String, as format: PartnerBatchReader.Format, piece: Int) throws -> [String] {
+        var reader = PartnerBatchReader(format: format)
+        let bytes = Array(text.utf8)
+        var items: [PartnerBatchReader.Item] = []
+        for start in stride(from: 0, to: bytes.count, by: piece) { items += try reader.feed(bytes[start..<min(start + piece, bytes.count)]) }
+        items += try reader.finish()
+        return items.map { item in
+            switch item {
+            case .record(let row, let record): "\(row): \(record.fields["email"] ?? "-")"
+            case .malformed(let row, let reason): "\(row): unreadable, \(reason)"
+            }
+        }
+    }
+
+    @Test("one reader for uploads and push: the same rows and row numbers from CSV, NDJSON and a JSON array, in any pieces",
+          arguments: [1, 3, 64, 4096])
+    func readerFormats(piece: Int) throws {
+        let csv = "\u{FEFF}name,email,country\nAda,ada@example.org,GB\nBad,row\nGrace,grace@example.org,US\n"
+        #expect(try Self.rows(csv, as: .csv, piece: piece) == [
+            "2: ada@example.org", "3: unreadable, has 2 fields, the header has 3", "4: grace@example.org",
+        ])
+        let ndjson = "{\"email\":\"ada@example.org\"}\n\t\n{not json}\r\n{\"person\":{\"email_addresses\":[{\"address\":\"grace@example.org\"}]}}"
+        #expect(try Self.rows(ndjson, as: .ndjson, piece: piece) == ["1: ada@example.org", "3: unreadable, is not JSON", "4: grace@example.org"])
+        let array = "[{\"email\":\"ada@example.org\"}, 7, {\"email\":\"grace@example.org\"}]"
+        #expect(try Self.rows(array, as: .json, piece: piece) == ["1: ada@example.org", "2: unreadable, must be a JSON object", "3: grace@example.org"])
+    }
+
+    @Test("a file's format is sniffed from its first significant byte, and a file without its header row is refused")
+    func readerSniffsAndRefuses() throws {
+        #expect(PartnerBatchReader.Format(sniffing: Array("\u{FEFF} \n[{}]".utf8)) == .json)
+        #expect(PartnerBatchReader.Format(sniffing: Array("\r\n{\"a\":1}".utf8)) == .ndjson)
+        #expect(PartnerBatchReader.Format(sniffing: Array("\u{FEFF}name,email".utf8)) == .csv)
+        #expect(try PartnerBatchReader.read(Array("[{\"email\":\"a@example.org\"}]".utf8)).count == 1)
+        #expect(throws: ValidationProblem.self) { try PartnerBatchReader.read(Array("ada,ada@example.org,GB\n".utf8)) }
+        #expect(throws: ValidationProblem.self) { try PartnerBatchReader.read(Array("[{\"email\":\"a@example.org\"}".utf8)) }
+        #expect(throws: ValidationProblem.self) { try PartnerBatchReader.read([]) }
+    }
+
     @Test func unterminatedQuoteIsAnError() {
         var parser = CSVParser()
         _ = parser.feed(Array("a,\"b\n".utf8))

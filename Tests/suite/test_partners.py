@@ -287,3 +287,29 @@ def test_a_partners_dead_letters_are_found_under_dedup_and_name_the_partner():
     assert own.returncode != 0 and "dedup.submitted" in own.stderr and "404" not in own.stderr, own.stderr
     unknown = subprocess.run([ENV.bin, "dead", "list", "--queue", "no.such.queue"], capture_output=True, text=True)
     assert unknown.returncode != 0 and "tally.accepted" in unknown.stderr, unknown.stderr
+
+
+def test_push_reads_a_json_array_the_same_way_over_amqp_and_over_http(tmp_path):
+    """push and push --http read a file with the same reader intake uses, so both take the same rows."""
+    summaries = []
+    for transport in ("amqp", "http"):
+        tag = uuid.uuid4().hex[:8]  # other signers for each transport
+        rows = [{"name": f"Array {i}", "email": f"array{i}.{tag}@example.org", "country": "NL"} for i in range(3)]
+        rows[2] = {"name": "No address"}  # invalid, named in the receipt
+        export = tmp_path / f"export-{transport}.json"
+        export.write_text(json.dumps(rows) + "\n", encoding="utf-8")
+        partner = add_partner(f"array-{transport}")
+        if transport == "amqp":
+            env = dict(os.environ, UNDERSIGNED_PARTNER_AMQP_URL=partner["amqp_url"])
+            extra = ["--receipt-queue", partner["receipt_queue"]]
+        else:
+            env = dict(os.environ, UNDERSIGNED_PARTNER_API_KEY=partner["api_key"])
+            extra = ["--http", "--url", ENV.intake]
+        run = subprocess.run([ENV.bin, "push", str(export), "--partner", partner["user"], "--petition", ENV.petition, "--quiet", *extra],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr + run.stdout
+        summary = [line for line in run.stdout.splitlines() if line.startswith("push: receipts=")][0]
+        summaries.append({k: v for k, v in (part.split("=") for part in summary.split()[1:]) if k != "receipts"})
+        assert eventually(lambda: counted(partner) == 2)
+    assert summaries[0] == summaries[1], summaries
+    assert summaries[0]["accepted"] == "2" and summaries[0]["invalid"] == "1"

@@ -122,8 +122,7 @@ struct PushCommand: AsyncParsableCommand {
         let key = reader.string("UNDERSIGNED_PARTNER_API_KEY", default: "")
         try reader.finish()
         guard !key.isEmpty else { throw ValidationError("set UNDERSIGNED_PARTNER_API_KEY to the API key `undersigned partner add` printed") }
-        let first = bytes.first { ![0x20, 0x0A, 0x0D, 0x09, 0xEF, 0xBB, 0xBF].contains($0) }
-        let contentType = first == UInt8(ascii: "{") ? "application/x-ndjson" : first == UInt8(ascii: "[") ? "application/json" : "text/csv"
+        let contentType = PartnerBatchReader.Format(sniffing: bytes).contentType
         var query = URLComponents()
         query.queryItems = [URLQueryItem(name: "batch_id", value: batchID)] + (petition.map { [URLQueryItem(name: "petition", value: $0)] } ?? [])
         var request = HTTPClientRequest(url: url + "/v1/partners/batches" + (query.string ?? ""))
@@ -186,40 +185,20 @@ struct Chunks: AsyncSequence, Sendable {
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: chunks, stats: stats) }
 }
 
-/// The rows of a partner file, with the rows that could not be read at all.
+/// The rows of a partner file, with the rows that could not be read at all: read as intake reads an
+/// upload (`PartnerBatchReader`), so `push` and `push --http` take a file the same way.
 struct PushFile {
-    var rows: [(row: Int, record: PartnerRecord)]
-    var malformed: [(row: Int, reason: String)]
+    var rows: [(row: Int, record: PartnerRecord)] = []
+    var malformed: [(row: Int, reason: String)] = []
 
-    /// CSV unless the file starts with `{` (NDJSON). CSV rows are numbered as in a spreadsheet (the
-    /// header is row 1); NDJSON rows by line.
     static func read(_ bytes: [UInt8], name: String) throws -> PushFile {
-        let first = bytes.first { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
-        var file = PushFile(rows: [], malformed: [])
-        if first == UInt8(ascii: "{") {
-            for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-                guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { continue }
-                do {
-                    guard let value = JSONReader.parse(Array(line)) else { throw ValidationProblem(field: "row", reason: "is not JSON") }
-                    file.rows.append((index + 1, try PartnerRecord(json: value)))
-                } catch {
-                    file.malformed.append((index + 1, "\(error)"))
-                }
-            }
-            return file
-        }
-        var parser = CSVParser()
-        var records = parser.feed(bytes)
-        do { records += try parser.finish() } catch { throw ValidationError("\(name): \(error.reason)") }
-        guard let header = records.first else { throw ValidationError("\(name) is empty") }
-        guard header.contains(where: { $0.trimmingWhitespace().lowercased() == "email" }) || header.contains("email_addresses") else {
-            throw ValidationError("\(name): the header row must name the columns (name, email, country, …)")
-        }
-        for (index, values) in records.dropFirst().enumerated() {
-            if values.count != header.count {
-                file.malformed.append((index + 2, "has \(values.count) fields, the header has \(header.count)"))
-            } else {
-                file.rows.append((index + 2, PartnerRecord(header: header, values: values)))
+        var file = PushFile()
+        let items: [PartnerBatchReader.Item]
+        do { items = try PartnerBatchReader.read(bytes) } catch { throw ValidationError("\(name): \(error.reason)") }
+        for item in items {
+            switch item {
+            case .record(let row, let record): file.rows.append((row, record))
+            case .malformed(let row, let reason): file.malformed.append((row, reason))
             }
         }
         return file

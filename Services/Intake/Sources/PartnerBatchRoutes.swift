@@ -48,7 +48,7 @@ struct PartnerBatchRoutes {
         return partner
     }
 
-    enum Format: String { case csv, ndjson, json }
+    typealias Format = PartnerBatchReader.Format
 
     private func upload(_ request: Request, context: some RequestContext) async throws -> Response {
         let partner = try await authenticate(request)
@@ -75,14 +75,14 @@ struct PartnerBatchRoutes {
         }
         let petition = query["petition"].map(String.init)
 
-        var reader = BatchReader(format: format)
+        var reader = PartnerBatchReader(format: format)
         var assembler = PartnerEnvelopeAssembler(partner: partner.name, petition: petition, batchID: batchID, size: Self.envelopeSize)
         var sender = EnvelopeSender(publisher: publisher, exchange: exchange, partner: partner.name, batchID: batchID)
         var rows = 0
         var bytes = 0
         var problems: [(row: Int, field: String, reason: String)] = []
         var malformed: [(row: Int, reason: String)] = []
-        func take(_ items: [BatchReader.Item]) async throws {
+        func take(_ items: [PartnerBatchReader.Item]) async throws {
             for item in items {
                 switch item {
                 case .record(let row, let record):
@@ -165,100 +165,6 @@ struct PartnerBatchRoutes {
     static func json(_ object: [String: Any], status: HTTPResponse.Status, contentType: String) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// The rows of an upload in its format, as bytes arrive.
-struct BatchReader {
-    enum Item {
-        case record(row: Int, PartnerRecord)
-        case malformed(row: Int, reason: String)
-    }
-
-    let format: PartnerBatchRoutes.Format
-    private var csv = CSVParser()
-    private var header: [String]?
-    private var recordNumber = 0
-    private var line: [UInt8] = []
-    private var array = JSONArraySplitter()
-
-    init(format: PartnerBatchRoutes.Format) {
-        self.format = format
-    }
-
-    mutating func feed(_ bytes: some Collection<UInt8>) throws(ValidationProblem) -> [Item] {
-        switch format {
-        case .csv: return try records(csv.feed(bytes))
-        case .json:
-            var items: [Item] = []
-            for element in try array.feed(bytes) { items.append(json(element)) }
-            return items
-        case .ndjson:
-            var items: [Item] = []
-            for byte in bytes {
-                if byte == UInt8(ascii: "\n") {
-                    recordNumber += 1
-                    if let item = ndjsonLine() { items.append(item) }
-                    line.removeAll(keepingCapacity: true)
-                } else {
-                    line.append(byte)
-                }
-            }
-            return items
-        }
-    }
-
-    mutating func finish() throws(ValidationProblem) -> [Item] {
-        switch format {
-        case .csv:
-            let items = try records(try csv.finish())
-            guard header != nil else { throw ValidationProblem(field: "body", reason: "is empty: a CSV batch needs a header row") }
-            return items
-        case .json:
-            guard array.closed else { throw ValidationProblem(field: "body", reason: "the JSON array is not closed") }
-            return []
-        case .ndjson:
-            recordNumber += 1
-            return ndjsonLine().map { [$0] } ?? []
-        }
-    }
-
-    /// CSV rows are numbered as in a spreadsheet: the header is row 1.
-    private mutating func records(_ records: [[String]]) throws(ValidationProblem) -> [Item] {
-        var items: [Item] = []
-        for values in records {
-            recordNumber += 1
-            guard let header else {
-                guard values.contains(where: { $0.trimmingWhitespace().lowercased() == "email" }) else {
-                    throw ValidationProblem(field: "body", reason: "the first CSV row must name the columns (name, email, country, …)")
-                }
-                header = values
-                continue
-            }
-            items.append(values.count == header.count
-                ? .record(row: recordNumber, PartnerRecord(header: header, values: values))
-                : .malformed(row: recordNumber, reason: "has \(values.count) fields, the header has \(header.count)"))
-        }
-        return items
-    }
-
-    private func ndjsonLine() -> Item? {
-        guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return nil }
-        return parse(line, row: recordNumber)
-    }
-
-    private mutating func json(_ element: [UInt8]) -> Item {
-        recordNumber += 1
-        return parse(element, row: recordNumber)
-    }
-
-    private func parse(_ bytes: [UInt8], row: Int) -> Item {
-        guard let value = JSONReader.parse(bytes) else { return .malformed(row: row, reason: "is not JSON") }
-        do {
-            return .record(row: row, try PartnerRecord(json: value))
-        } catch {
-            return .malformed(row: row, reason: error.reason)
-        }
     }
 }
 
