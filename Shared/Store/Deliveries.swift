@@ -264,15 +264,6 @@ public enum Deliveries {
             """).map(delivery)
     }
 
-    /// Deliveries not delivered yet, by state, and the age of the oldest pending one (for the gauges).
-    public static func backlog(on connection: PostgresConnection) throws -> (pending: Int, failed: Int, oldestPendingSeconds: Double) {
-        let row = try connection.query("""
-            SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'failed'),
-                   COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending')), 0)::float8
-            FROM deliveries WHERE state <> 'delivered'
-            """)[0]
-        return (try row.decode(Int.self, 0), try row.decode(Int.self, 1), try row.decode(Double.self, 2))
-    }
 
     /// Records what the built package holds.
     public static func recordPackage(_ id: Int64, _ summary: PackageSummary, on connection: PostgresConnection) throws {

@@ -27,6 +27,16 @@ public struct Outbox: Sendable {
             """)
     }
 
+    /// Rows waiting to be sent (pending), given up (failed), and how long the oldest waiting one has waited.
+    public func backlog(on connection: PostgresConnection) throws -> (pending: Int, failed: Int, oldestPendingSeconds: Double) {
+        let row = try connection.query("""
+            SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'failed'),
+                   COALESCE(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending')), 0)::float8
+            FROM \(sql: table) WHERE state <> 'delivered'
+            """)[0]
+        return (try row.decode(Int.self, 0), try row.decode(Int.self, 1), try row.decode(Double.self, 2))
+    }
+
     /// Extends the lease of a row still being worked on (a long package build or upload).
     public func extendLease(_ id: Int64, by lease: Duration, on connection: PostgresConnection) throws {
         try connection.query("""

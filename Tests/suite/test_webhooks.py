@@ -95,6 +95,9 @@ def test_a_webhook_that_keeps_failing_gives_up_and_an_operator_can_retry_it():
         assert eventually(lambda: failed(), timeout=60), "the call did not give up"
         attempts = len(receiver.calls)
         assert attempts >= 2 and all(call["status"] == 503 for call in receiver.calls)
+        status = subprocess.run([ENV.bin, "status"], check=True, capture_output=True, text=True).stdout
+        [line] = [line.split("\t") for line in status.splitlines() if line.startswith("webhook calls\t")]
+        assert int(line[2]) >= 1, f"status shows the call that gave up: {status}"
         call_id = failed()[0].split()[0]
         receiver.statuses = [200]
         subprocess.run([ENV.bin, "webhooks", "retry", call_id], check=True, capture_output=True)

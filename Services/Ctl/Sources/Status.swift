@@ -3,7 +3,8 @@ import ArgumentParser
 import Store
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Queue depths, dead letters and petition counts.")
+    static let configuration = CommandConfiguration(
+        abstract: "Queue depths, dead letters, petition counts, and what waits to be sent (deliveries, webhook calls, verification mails).")
 
     func run() throws {
         let environment = try Environment()
@@ -21,6 +22,12 @@ struct Status: ParsableCommand {
         print("\npetition\tstatus\tcount")
         for petition in try Petitions.list(on: connection) {
             print("\(petition.slug)\t\(petition.isTakingSignatures() ? "open" : "closed")\t\(totals[petition.id] ?? 0)")
+        }
+        // Failed rows wait for an operator: `undersigned deliveries SLUG --retry-failed`, `webhooks retry`.
+        print("\noutbox\tpending\tfailed\toldest_pending_s")
+        for (name, outbox) in [("deliveries", Outbox.deliveries), ("webhook calls", .webhooks), ("verification mails", .verifications)] {
+            let backlog = try outbox.backlog(on: connection)
+            print("\(name)\t\(backlog.pending)\t\(backlog.failed)\t\(Int(backlog.oldestPendingSeconds.rounded()))")
         }
     }
 }

@@ -141,7 +141,7 @@ struct DeliveryScheduler: Service {
             }
             let expired = try Verifications.removeExpired(on: connection)
             if expired > 0 { logger.notice("unconfirmed signatures removed after their link ran out", metadata: ["count": "\(expired)"]) }
-            let backlog = try Deliveries.backlog(on: connection)
+            let backlog = try Outbox.deliveries.backlog(on: connection)
             Gauge(label: "undersigned_deliveries", dimensions: [("state", "pending")]).record(backlog.pending)
             Gauge(label: "undersigned_deliveries", dimensions: [("state", "failed")]).record(backlog.failed)
             Gauge(label: "undersigned_delivery_oldest_pending_seconds").record(backlog.oldestPendingSeconds)
