@@ -19,12 +19,19 @@ public enum ServiceMain {
             configuration = try read(ProcessInfo.processInfo.environment)
         } catch {
             FileHandle.standardError.write(Data("undersigned-\(name): \(error)\n".utf8))
-            exit(error is ConfigurationError ? 78 : 1)
+            exit(78)  // EX_CONFIG
         }
         Observability.bootstrap(level: logLevel(configuration))
         let logger = Logger(label: "undersigned.\(name)")
+        let app: App
         do {
-            try await application(configuration, logger).runService()
+            app = try application(configuration, logger)  // what it throws is about its settings (a key it cannot use)
+        } catch {
+            FileHandle.standardError.write(Data("undersigned-\(name): \(error)\n".utf8))
+            exit(78)
+        }
+        do {
+            try await app.runService()
             exit(0)
         } catch {
             logger.critical("stopped on an error", metadata: ["error": "\(error)"])
