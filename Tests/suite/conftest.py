@@ -35,6 +35,14 @@ def eventually(check, timeout=60, interval=0.25):
     return check()
 
 
+def running_service(name):
+    """The pid, executable and environment of instance 1 of service `name` as scripts/up started it, so a
+    test can start another one the same way."""
+    pid = int(open(f"{ENV.local}/run/{name}-1.pid").read())
+    environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
+    return pid, os.readlink(f"/proc/{pid}/exe"), environ
+
+
 def psql(sql):
     """Rows as `a|b` lines."""
     out = subprocess.run(["psql", ENV.database, "-AtX", "-c", sql], check=True, capture_output=True, text=True).stdout

@@ -22,7 +22,7 @@ import uuid
 import pika
 import pytest
 
-from conftest import ENV, eventually, psql
+from conftest import ENV, eventually, psql, running_service
 
 ADMIN_TOKEN = os.environ.get("UNDERSIGNED_ADMIN_TOKEN", "")
 COUNTRIES = ["DE", "FR", "KE", "BR", "GB", "IN"]
@@ -247,10 +247,6 @@ def test_admin_endpoint_needs_the_token_and_shows_the_deliveries(tmp_path):
     assert body["petition"] == slug and body["deliveries"] == deliveries(slug)
 
 
-def delivery_pid():
-    return int(open(f"{ENV.local}/run/delivery-1.pid").read())
-
-
 def gone(pid):
     """True once a killed process has let go of everything it held (its port, its files): it no longer
     exists, or only its zombie with no thread left waits to be reaped. What a supervisor waits for before a
@@ -284,9 +280,7 @@ def test_a_million_signatures_are_packaged_in_bounded_memory_and_a_killed_delive
     ctl("petition", "add-target", slug, "files", "--title", "Archive", "--directory", str(folder))
 
     # 1. A delivery service killed while it builds the package: another start takes it up after the lease.
-    pid = delivery_pid()
-    environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
-    binary = os.readlink(f"/proc/{pid}/exe")
+    pid, binary, environ = running_service("delivery")
     spool = environ["UNDERSIGNED_DELIVERY_SPOOL"]
     ctl("deliver", slug)
     assert eventually(lambda: glob.glob(f"{spool}/.building-*"), timeout=30, interval=0.05), "the build started"

@@ -1,21 +1,14 @@
 """The services as processes, the way a supervisor sees them: one that cannot start says why in one line
 and exits with a status to act on, rather than crashing with a backtrace."""
 import json
-import os
 import subprocess
 import urllib.parse
 
-from conftest import ENV
-
-
-def running_environment(service):
-    pid = int(open(f"{ENV.local}/run/{service}-1.pid").read())
-    environ = dict(item.split("=", 1) for item in open(f"/proc/{pid}/environ").read().split("\0") if "=" in item)
-    return os.readlink(f"/proc/{pid}/exe"), environ
+from conftest import ENV, running_service
 
 
 def test_a_second_tally_on_a_port_in_use_exits_1_with_one_line_saying_why():
-    binary, environ = running_environment("tally")
+    _, binary, environ = running_service("tally")
     environ["UNDERSIGNED_TALLY_PORT"] = str(urllib.parse.urlsplit(ENV.intake).port)  # held by intake
     done = subprocess.run([binary], env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr[-2000:]
@@ -26,7 +19,7 @@ def test_a_second_tally_on_a_port_in_use_exits_1_with_one_line_saying_why():
 
 
 def test_a_configuration_problem_exits_78_naming_the_setting():
-    binary, environ = running_environment("tally")
+    _, binary, environ = running_service("tally")
     environ["UNDERSIGNED_TALLY_PORT"] = "not-a-port"
     done = subprocess.run([binary], env=environ, capture_output=True, text=True, timeout=60)
     assert done.returncode == 78 and "UNDERSIGNED_TALLY_PORT" in done.stderr, (done.returncode, done.stderr)
