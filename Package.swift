@@ -58,6 +58,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries, behind one door each.
@@ -97,6 +99,20 @@ let package = Package(
             path: "Shared/Store",
             swiftSettings: swiftSettings
         ),
+        // Pages for people: templates and message catalogues as data files, the QR encoder.
+        .target(
+            name: "Pages",
+            dependencies: [
+                "Models",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Shared/Pages",
+            resources: [.copy("Templates"), .copy("Catalogues")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ServiceSupport",
             dependencies: [
@@ -110,23 +126,23 @@ let package = Package(
         ),
     ]
         + service("Intake", dependencies: [
-            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
         + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
         + service("Tally", dependencies: [
-            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
         + service("Delivery", dependencies: [
-            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ] + nio)
         + service("Ctl", dependencies: [
-            "ServiceSupport", "AMQP", "Postgres", "Store", "Models", logging,
+            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -140,7 +156,7 @@ let package = Package(
             .testTarget(
                 name: "UnitTests",
                 dependencies: [
-                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery",
+                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages",
                     .product(name: "NIOEmbedded", package: "swift-nio"),
                 ],
                 path: "Tests/UnitTests",

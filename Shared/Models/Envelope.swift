@@ -44,6 +44,8 @@ public struct Envelope: WireMessage, Equatable {
             json.raw(",\"contact_opt_in\":"); json.bool(signature.contactOptIn)
             json.raw(",\"source\":"); json.string(signature.source)
             json.raw(",\"signed_at\":"); json.string(Timestamp.format(signature.signedAt))
+            if let language = signature.language { json.raw(",\"language\":"); json.string(language) }
+            if let version = signature.textVersion { json.raw(",\"text_version\":"); json.int(Int(version)) }
             json.raw("}")
         }
         json.raw("]}")
@@ -126,13 +128,27 @@ extension Signature {
         case .bool(let flag)?: contactOptIn = flag
         default: throw ValidationProblem(field: "contact_opt_in", reason: "must be a boolean")
         }
+        let language: String?
+        switch object["language"] {
+        case nil, .null?: language = nil
+        case .string(let text)?: language = text
+        default: throw ValidationProblem(field: "language", reason: "must be a string")
+        }
+        let textVersion: Int64?
+        switch object["text_version"] {
+        case nil, .null?: textVersion = nil
+        case .number(let number)?:
+            guard let whole = Int64(exactly: number) else { throw ValidationProblem(field: "text_version", reason: "must be a whole number") }
+            textVersion = whole
+        default: throw ValidationProblem(field: "text_version", reason: "must be a whole number")
+        }
         guard let signedAt = Timestamp.parse(try string("signed_at")) else {
             throw ValidationProblem(field: "signed_at", reason: "must be an RFC 3339 timestamp")
         }
         self.init(
             submissionID: submissionID, petition: try string("petition"), name: try string("name"), email: try string("email"),
             country: try string("country"), postalCode: postalCode, contactOptIn: contactOptIn, source: try string("source"),
-            signedAt: signedAt)
+            signedAt: signedAt, language: language, textVersion: textVersion)
     }
 }
 

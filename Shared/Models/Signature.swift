@@ -19,10 +19,16 @@ public struct Signature: Sendable, Hashable {
     /// Channel: `web`, `kiosk`, `event:<code>`, `partner:<name>`; lower-case letters, digits and `.:_-`.
     public var source: String
     public var signedAt: Date
+    /// The language the signer read the petition in (`fr`), when a page of ours showed it.
+    public var language: String?
+    /// The id of the petition text version the signer was shown (`petition_texts`); dedup keeps it only
+    /// when it is a version of this petition.
+    public var textVersion: Int64?
 
     public init(
         submissionID: UUID, petition: String, name: String, email: String, country: String,
-        postalCode: String? = nil, contactOptIn: Bool = false, source: String, signedAt: Date
+        postalCode: String? = nil, contactOptIn: Bool = false, source: String, signedAt: Date,
+        language: String? = nil, textVersion: Int64? = nil
     ) {
         self.submissionID = submissionID
         self.petition = petition
@@ -33,12 +39,26 @@ public struct Signature: Sendable, Hashable {
         self.contactOptIn = contactOptIn
         self.source = source
         self.signedAt = signedAt
+        self.language = language
+        self.textVersion = textVersion
     }
 
     /// A submission id for a partner's own record id: the same partner and id always give the same UUID
     /// (a name-based UUID, version 5 layout over SHA-256), so a batch pushed twice is recognised as a redelivery.
     public static func partnerSubmissionID(partner: String, reference: String) -> UUID {
         NameBasedUUID.make(namespace: "undersigned.partner", name: partner + "\u{0}" + reference)
+    }
+
+    /// The id a signature is stored under when its client chose one: derived from that id *and* the
+    /// signature's fields. A retry (same id, same signature) is the same message to dedup, so it is counted
+    /// once; the same id sent with anything else (another person, another petition) is another signature
+    /// and can neither overwrite, move nor double the first.
+    public static func storedID(clientID: UUID, for signature: Signature) -> UUID {
+        let fields = [
+            clientID.uuidString, signature.petition, signature.name, signature.email.lowercased(), signature.country,
+            signature.postalCode ?? "", signature.contactOptIn ? "1" : "0", signature.source,
+        ]
+        return NameBasedUUID.make(namespace: "undersigned.client", name: fields.joined(separator: "\u{0}"))
     }
 }
 
@@ -57,6 +77,8 @@ extension Signature {
         copy.country = try Country(country).code
         copy.postalCode = try Self.validatePostalCode(postalCode)
         copy.source = try Self.validateSource(source)
+        if let language { copy.language = try PetitionLanguage.validate(language) }
+        if let textVersion, textVersion <= 0 { throw ValidationProblem(field: "text_version", reason: "must be a positive whole number") }
         return copy
     }
 

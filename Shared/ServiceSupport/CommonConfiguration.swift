@@ -23,6 +23,9 @@ public struct CommonConfiguration: Sendable {
     /// `UNDERSIGNED_CORS_ORIGINS`: comma-separated origins (`https://peace.example`) whose pages may call the
     /// public API from a browser; default none.
     public var corsOrigins: [String] = []
+    /// `UNDERSIGNED_PUBLIC_URL`: where signers reach intake (the signing pages' short links, the QR code on
+    /// the stage page, the links in verification mails), default `http://127.0.0.1:8080`; no trailing slash.
+    public var publicURL = "http://127.0.0.1:8080"
 
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
     public static let defaultDatabaseURL = "postgresql://undersigned@127.0.0.1:5432/undersigned"
@@ -52,6 +55,10 @@ public struct CommonConfiguration: Sendable {
             instance: instance)
         corsOrigins = reader.string("UNDERSIGNED_CORS_ORIGINS", default: "").split(separator: ",").map { $0.trimmingWhitespace() }
             .filter { !$0.isEmpty }
+        publicURL = reader.string("UNDERSIGNED_PUBLIC_URL", default: publicURL).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        if !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) || URL(string: publicURL)?.host == nil {
+            reader.problem("UNDERSIGNED_PUBLIC_URL: \(publicURL) is not a URL such as https://sign.peace.example")
+        }
         for origin in corsOrigins where URL(string: origin)?.scheme == nil || URL(string: origin)?.host == nil || origin.hasSuffix("/") {
             reader.problem("UNDERSIGNED_CORS_ORIGINS: \(origin) is not an origin such as https://peace.example")
         }

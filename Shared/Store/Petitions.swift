@@ -17,6 +17,10 @@ public struct Petition: Sendable, Equatable, Codable {
     public var createdAt: Date
     /// A signature counts only once its signer clicked the link e-mailed to them.
     public var requiresVerification = false
+    /// The short code of the signing page's URL (`/s/CODE`): 3 to 16 lower-case letters and digits.
+    public var code = ""
+    /// The language its first text is written in (shown where a signer's language has no translation).
+    public var language = "en"
 
     /// Open, and its closing time (if any) has not passed.
     public func isTakingSignatures(at now: Date = Date()) -> Bool {
@@ -33,27 +37,45 @@ public enum Petitions {
             .first.map(petition)
     }
 
+    /// The petition whose signing page is `/s/CODE`.
+    public static func find(code: String, on connection: PostgresConnection) throws -> Petition? {
+        try connection.query("SELECT \(sql: columns) FROM petitions WHERE code = \(code)")
+            .first.map(petition)
+    }
+
     public static func list(on connection: PostgresConnection) throws -> [Petition] {
         try connection.query("SELECT \(sql: columns) FROM petitions ORDER BY created_at, id")
             .map(petition)
     }
 
     /// Creates the petition, or updates its title and text if the slug exists (so seeding is repeatable).
+    /// The text (with `consent`, the exact wording of the contact opt-in) becomes a new version in
+    /// `language` when it differs from the current one. A new petition gets a random short code unless
+    /// `code` names one; an existing petition keeps its code unless `code` is given.
     @discardableResult
     public static func upsert(
         slug: String, title: String, body: String = "", milestones: [Int64] = defaultMilestones, closesAt: Date? = nil,
+        language: String = "en", consent: String = PetitionText.defaultConsent, code: String? = nil,
         on connection: PostgresConnection
     ) throws -> Petition {
         let slug = try PetitionSlug.validate(slug)
         let sorted = Array(Set(milestones)).sorted()
-        let rows = try connection.query("""
-            INSERT INTO petitions (slug, title, body, milestones, closes_at)
-            VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz)
-            ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,
-                milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at
-            RETURNING \(sql: columns)
-            """)
-        return try petition(rows[0])
+        if let code { _ = try PetitionCode.validate(code) }
+        return try connection.transaction { connection in
+            let rows = try connection.query("""
+                INSERT INTO petitions (slug, title, body, milestones, closes_at, language, code)
+                VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz, \(language),
+                        COALESCE(\(code), \(PetitionCode.random())))
+                ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,
+                    milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at,
+                    code = COALESCE(\(code), petitions.code)
+                RETURNING \(sql: columns)
+                """)
+            let petition = try petition(rows[0])
+            try PetitionTexts.add(
+                PetitionText(id: 0, language: language, title: title, body: body, consent: consent), to: petition.id, on: connection)
+            return petition
+        }
     }
 
     /// Opens or closes a petition; returns false when there is no such slug.
@@ -74,7 +96,7 @@ public enum Petitions {
         return try connection.query("UPDATE petitions SET milestones = \(sorted)::bigint[] WHERE slug = \(slug)").affectedRows == 1
     }
 
-    private static let columns: StaticString = "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification"
+    private static let columns: StaticString = "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language"
 
     /// Turns signer verification on or off; returns false when there is no such slug.
     @discardableResult
@@ -92,7 +114,9 @@ public enum Petitions {
             closesAt: try row.decodeIfPresent(Date.self, 5),
             milestones: parseBigintArray(try row.decode(String.self, 6)),
             createdAt: try row.decode(Date.self, 7),
-            requiresVerification: try row.decode(Bool.self, 8))
+            requiresVerification: try row.decode(Bool.self, 8),
+            code: try row.decode(String.self, 9),
+            language: try row.decode(String.self, 10))
     }
 
     /// `{1000,10000}` → `[1000, 10000]`

@@ -302,5 +302,34 @@ public enum Schema {
             ALTER TABLE rejected_signatures DROP CONSTRAINT rejected_signatures_pkey;
             CREATE UNIQUE INDEX rejected_signatures_key ON rejected_signatures (coalesce(partner, ''), envelope_id, position);
             """),
+        Migration(version: 14, name: "signing pages: short codes, texts per language and version", sql: """
+            -- A short code per petition for the signing page's URL (/s/CODE), short enough for a QR code a
+            -- phone reads from the back of a crowd; the language its first text is written in.
+            ALTER TABLE petitions ADD COLUMN code text UNIQUE CHECK (code ~ '^[a-z0-9]{3,16}$');
+            ALTER TABLE petitions ADD COLUMN language text NOT NULL DEFAULT 'en' CHECK (language ~ '^[a-z]{2,3}$');
+            UPDATE petitions SET code = substr(md5(slug || id::text), 1, 6) WHERE code IS NULL;
+            ALTER TABLE petitions ALTER COLUMN code SET NOT NULL;
+
+            -- What a signer was shown: a petition's title, text and consent wording in one language. Texts are
+            -- never changed: a change is a new row, so a signature's text_id says exactly what its signer read.
+            CREATE TABLE petition_texts (
+                id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                petition_id  bigint NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
+                language     text NOT NULL CHECK (language ~ '^[a-z]{2,3}$'),
+                title        text NOT NULL,
+                body         text NOT NULL,
+                consent      text NOT NULL,
+                created_at   timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX petition_texts_by_petition ON petition_texts (petition_id, language, id);
+            INSERT INTO petition_texts (petition_id, language, title, body, consent)
+            SELECT id, 'en', title, body,
+                   'Yes, keep me informed about this campaign by email. I can unsubscribe at any time.'
+            FROM petitions ORDER BY id;
+
+            -- The text version and the language each signature was given (NULL: signed before pages existed,
+            -- or through a channel that showed no text of ours).
+            ALTER TABLE signatures ADD COLUMN text_id bigint, ADD COLUMN language text;
+            """),
     ])
 }

@@ -13,6 +13,8 @@ public struct PendingVerification: Sendable {
     public var sealedEmail: [UInt8]?
     public var expiresAt: Date
     public var attempts: Int
+    /// The language the signer signed in (nil: unknown); `petitionTitle` is the title they were shown.
+    public var language: String?
 }
 
 /// A signature as it is when its signer confirms it.
@@ -26,15 +28,17 @@ public struct VerifiableSignature: Sendable {
 public enum Verifications {
     public static func pending(id: Int64, on connection: PostgresConnection) throws -> PendingVerification? {
         try connection.query("""
-            SELECT v.id, v.signature_id, p.slug, p.title, s.name, s.signer_key, s.contact_email, v.expires_at, v.attempts
+            SELECT v.id, v.signature_id, p.slug, COALESCE(t.title, p.title), s.name, s.signer_key, s.contact_email, v.expires_at, v.attempts,
+                   s.language
             FROM verification_emails v JOIN signatures s ON s.id = v.signature_id JOIN petitions p ON p.id = s.petition_id
+                 LEFT JOIN petition_texts t ON t.id = s.text_id
             WHERE v.id = \(id)
             """).first.map { row in
             PendingVerification(
                 id: try row.decode(Int64.self, 0), signatureID: try row.decode(Int64.self, 1), petition: try row.decode(String.self, 2),
                 petitionTitle: try row.decode(String.self, 3), name: try row.decode(String.self, 4),
                 signerKey: SignerKey(bytes: try row.decode(ByteA.self, 5).bytes), sealedEmail: try row.decodeIfPresent(ByteA.self, 6)?.bytes,
-                expiresAt: try row.decode(Date.self, 7), attempts: try row.decode(Int.self, 8))
+                expiresAt: try row.decode(Date.self, 7), attempts: try row.decode(Int.self, 8), language: try row.decodeIfPresent(String.self, 9))
         }
     }
 

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import Models
+import Pages
 import Store
 
 struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petition", abstract: "Create, list, open and close petitions; name who they are delivered to.",
         subcommands: [
-            Create.self, List.self, Open.self, Close.self, SetMilestones.self, Verification.self, AddTarget.self, Targets.self, RemoveTarget.self,
+            Create.self, List.self, Translate.self, Texts.self, Open.self, Close.self, SetMilestones.self, Verification.self, AddTarget.self,
+            Targets.self, RemoveTarget.self,
         ])
 
     struct Verification: ParsableCommand {
@@ -32,9 +34,14 @@ struct PetitionCommand: ParsableCommand {
         @Option(help: "Comma-separated thresholds, e.g. 1000,10000,100000.") var milestones: String?
         @Option(help: "Closing time, RFC 3339 (e.g. 2027-01-31T23:59:59Z).") var closesAt: String?
         @Flag(help: "Count a signature only once its signer confirmed it by the link e-mailed to them.") var requireVerification = false
+        @Option(help: "The language the title and text are written in (en, fr, ...).") var lang = "en"
+        @Option(help: "The exact wording of the contact opt-in; default: the catalogue's for --lang.") var consent: String?
+        @Option(help: "The short code of the signing page's link (/s/CODE); default: random for a new petition.") var code: String?
 
         func validate() throws {
             do { _ = try PetitionSlug.validate(slug) } catch { throw ValidationError("slug \(error.reason)") }
+            do { _ = try PetitionLanguage.validate(lang) } catch { throw ValidationError("--lang \(error.reason)") }
+            if let code { do { _ = try PetitionCode.validate(code) } catch { throw ValidationError("--code \(error.reason)") } }
             if let closesAt, Timestamp.parse(closesAt) == nil { throw ValidationError("--closes-at must be an RFC 3339 time") }
             if let milestones, milestones.split(separator: ",").contains(where: { Int64($0) == nil || Int64($0)! <= 0 }) {
                 throw ValidationError("--milestones must be positive whole numbers separated by commas")
@@ -48,12 +55,12 @@ struct PetitionCommand: ParsableCommand {
             let petition = try connection.transaction { connection in
                 let petition = try Petitions.upsert(
                     slug: slug, title: title, body: body, milestones: thresholds, closesAt: closesAt.flatMap(Timestamp.parse),
-                    on: connection)
+                    language: lang, consent: consent ?? Translate.defaultConsent(lang), code: code, on: connection)
                 if requireVerification { try Petitions.setVerification(true, slug: slug, on: connection) }
                 return petition
             }
             print("petition \(petition.slug) (\(petition.status.rawValue)): \(petition.title)"
-                + (requireVerification ? "; signatures count once confirmed by e-mail" : ""))
+                + (requireVerification ? "; signatures count once confirmed by e-mail" : "") + "; signing page /s/\(petition.code)")
         }
     }
 
@@ -65,8 +72,54 @@ struct PetitionCommand: ParsableCommand {
             let totals = try Counts.totals(on: connection)
             for petition in try Petitions.list(on: connection) {
                 let state = petition.isTakingSignatures() ? "open" : "closed"
-                print("\(petition.slug)\t\(state)\t\(totals[petition.id] ?? 0)\t\(petition.title)")
+                print("\(petition.slug)\t\(state)\t\(totals[petition.id] ?? 0)\t/s/\(petition.code)\t\(petition.title)")
             }
+        }
+    }
+
+    struct Translate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a petition's title, text and consent wording in another language (a new version if it changed).",
+            discussion: "Signers reading that language see it from the next page refresh; each signature records the version it was shown.")
+        @Argument var slug: String
+        @Option(help: "Language code: en, fr, de, es, pt, ar, ...") var lang: String
+        @Option(help: "Title in that language.") var title: String
+        @Option(help: "The text in that language (blank lines separate paragraphs).") var text: String = ""
+        @Option(help: "The exact wording of the contact opt-in; default: the catalogue's for --lang.") var consent: String?
+
+        static func defaultConsent(_ language: String) -> String {
+            Catalogues.shared.all[language]?["consent_default"] ?? PetitionText.defaultConsent
+        }
+
+        func validate() throws {
+            do { _ = try PetitionLanguage.validate(lang) } catch { throw ValidationError("--lang \(error.reason)") }
+        }
+
+        func run() throws {
+            let connection = try Environment().connect()
+            guard let petition = try Petitions.find(slug: slug, on: connection) else { throw ValidationError("no petition \(slug)") }
+            let id = try PetitionTexts.add(
+                PetitionText(id: 0, language: lang, title: title, body: text, consent: consent ?? Self.defaultConsent(lang)),
+                to: petition.id, on: connection)
+            print("petition \(slug) in \(lang): text version \(id)")
+        }
+    }
+
+    struct Texts: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every version of a petition's texts, with how many signed each.")
+        @Argument var slug: String
+
+        func run() throws {
+            let connection = try Environment().connect()
+            guard let petition = try Petitions.find(slug: slug, on: connection) else { throw ValidationError("no petition \(slug)") }
+            let counts = Dictionary(
+                try PetitionTexts.counts(petitionID: petition.id, after: 0, through: .max, countries: nil, on: connection)
+                    .map { ($0.text?.id ?? 0, $0.count) }, uniquingKeysWith: +)
+            print("version\tlanguage\tsigned\ttitle")
+            for text in try PetitionTexts.all(petitionID: petition.id, on: connection).versions {
+                print("\(text.id)\t\(text.language)\t\(counts[text.id] ?? 0)\t\(text.title)")
+            }
+            if let unversioned = counts[0] { print("-\t-\t\(unversioned)\t(no version recorded)") }
         }
     }
 

@@ -92,14 +92,17 @@ enum SignatureStore {
                                      \(rows.map(\.signature.country))::text[], \(rows.map(\.signature.postalCode))::text[],
                                      \(rows.map(\.signature.contactOptIn))::boolean[], \(rows.map(\.signature.source))::text[],
                                      \(rows.map(\.partner))::text[], \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[],
-                                     \(rows.map(\.contactEmail))::bytea[])
+                                     \(rows.map(\.contactEmail))::bytea[], \(rows.map(\.signature.language))::text[],
+                                     \(rows.map(\.signature.textVersion))::bigint[])
                     WITH ORDINALITY AS t(submission_id, petition, signer_key, name, country, postal_code, contact_opt_in, source, partner, signed_at,
-                                         contact_email, ord)
+                                         contact_email, language, text_id, ord)
             )
             INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, postal_code, contact_opt_in,
-                                    source, partner, signed_at, contact_email)
+                                    source, partner, signed_at, contact_email, language, text_id)
             SELECT p.id, i.signer_key, i.submission_id, i.name, i.country, i.postal_code, i.contact_opt_in, i.source,
-                   i.partner, to_timestamp(i.signed_at), i.contact_email
+                   i.partner, to_timestamp(i.signed_at), i.contact_email, i.language,
+                   -- a text version is kept only when it is one of this petition's (a sender's word is not enough)
+                   (SELECT t.id FROM petition_texts t WHERE t.id = i.text_id AND t.petition_id = p.id)
             FROM input i JOIN petitions p ON p.slug = i.petition
             -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index;
             -- within a batch, the first of a signer's signatures (in envelope order) is the one kept

@@ -54,7 +54,7 @@ public enum DeliveryService {
         let mailer = VerificationMailer(
             pool: pool,
             settings: .init(
-                smtp: configuration.smtp, sealer: configuration.sealer, tokens: configuration.verificationTokens, publicURL: configuration.publicURL,
+                smtp: configuration.smtp, sealer: configuration.sealer, tokens: configuration.verificationTokens, publicURL: configuration.common.publicURL,
                 spool: configuration.spool, backoff: Backoff(base: configuration.webhookRetryBase)),
             logger: logger)
         let scheduler = DeliveryScheduler(

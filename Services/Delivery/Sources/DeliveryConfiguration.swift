@@ -24,11 +24,10 @@ public struct DeliveryConfiguration: Sendable {
     /// the default, or none), `UNDERSIGNED_SMTP_FROM`, `UNDERSIGNED_SMTP_CA_FILE`: the relay e-mail goes
     /// through. Without a URL, e-mail deliveries wait (and say why).
     var smtp: SMTPSettings?
-    /// `UNDERSIGNED_DATA_KEYS`, `UNDERSIGNED_VERIFICATION_SECRET` and `UNDERSIGNED_PUBLIC_URL` (intake's
-    /// public address, default http://127.0.0.1:8080): what the signer verification mails need.
+    /// `UNDERSIGNED_DATA_KEYS`, `UNDERSIGNED_VERIFICATION_SECRET` and `common.publicURL`
+    /// (`UNDERSIGNED_PUBLIC_URL`): what the signer verification mails need.
     var sealer: ContactSealer?
     var verificationTokens: VerificationToken?
-    public var publicURL = "http://127.0.0.1:8080"
     /// `UNDERSIGNED_SMTP_MAX_ATTACHMENT_MIB` (default 20): larger packages are not e-mailed.
     public var maximumAttachmentBytes: Int64 = 20 << 20
 
@@ -56,7 +55,6 @@ public struct DeliveryConfiguration: Sendable {
         if reader.optionalString("UNDERSIGNED_VERIFICATION_SECRET") != nil {
             verificationTokens = VerificationToken(secret: reader.secret("UNDERSIGNED_VERIFICATION_SECRET"))
         }
-        publicURL = reader.string("UNDERSIGNED_PUBLIC_URL", default: "http://127.0.0.1:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         let security = reader.string("UNDERSIGNED_SMTP_SECURITY", default: "starttls")
         let from = reader.string("UNDERSIGNED_SMTP_FROM", default: "petitions@undersigned.invalid")
         let caFile = reader.optionalString("UNDERSIGNED_SMTP_CA_FILE")

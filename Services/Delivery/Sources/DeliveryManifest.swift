@@ -41,6 +41,17 @@ struct DeliveryManifest: Codable, Sendable, Equatable {
         var columns: [String]
     }
 
+    /// A version of the petition's text that signers of this package were shown, with how many of them:
+    /// what they signed is what is delivered. `version` nil: signatures with no version recorded.
+    struct TextPart: Codable, Sendable, Equatable {
+        var version: Int64?
+        var language: String?
+        var title: String?
+        var text: String?
+        var consent: String?
+        var signatures: Int64
+    }
+
     var format = "undersigned-delivery/1"
     var petition: PetitionPart
     var target: TargetPart
@@ -51,8 +62,10 @@ struct DeliveryManifest: Codable, Sendable, Equatable {
     var lastSignedAt: Date?
     var signatureIds: IDRange
     var csv: CSVPart
+    /// nil in packages built before texts were versioned.
+    var texts: [TextPart]?
 
-    init(delivery: DeliveryRecord, target: DeliveryTarget, petition: Petition, summary: PackageSummary) {
+    init(delivery: DeliveryRecord, target: DeliveryTarget, petition: Petition, summary: PackageSummary, texts: [TextPart] = []) {
         self.petition = PetitionPart(slug: petition.slug, title: petition.title)
         self.target = TargetPart(name: target.name, title: target.title, kind: target.kind, countries: target.countries)
         self.delivery = DeliveryPart(id: delivery.id, trigger: delivery.trigger, scope: delivery.full ? "full" : "incremental", createdAt: delivery.createdAt)
@@ -62,6 +75,7 @@ struct DeliveryManifest: Codable, Sendable, Equatable {
         lastSignedAt = summary.lastSignedAt
         signatureIds = IDRange(after: delivery.afterID, through: delivery.throughID, first: summary.firstID, last: summary.lastID)
         csv = CSVPart(file: Package.csvName, bytes: summary.csvBytes, sha256: summary.csvSHA256, columns: Package.csvColumns)
+        self.texts = texts
     }
 
     var summary: PackageSummary {

@@ -46,7 +46,7 @@ struct PackageBuilder: Sendable {
         defer { try? fileManager.removeItem(at: partial) }
 
         let csvURL = partial.appendingPathComponent(Package.csvName)
-        let summary = try await pool.withConnection { connection in
+        let (summary, texts) = try await pool.withConnection { connection in
             try connection.transaction { connection in
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 try connection.query("""
@@ -59,6 +59,16 @@ struct PackageBuilder: Sendable {
                     SELECT country, count(*), min(signed_at), max(signed_at), min(id), max(id) FROM signatures
                     WHERE \(sql: Self.range) GROUP BY country ORDER BY country
                     """)
+                let texts = try connection.query("""
+                    SELECT t.id, t.language, t.title, t.body, t.consent, count(*)
+                    FROM (SELECT text_id FROM signatures WHERE \(sql: Self.range)) s LEFT JOIN petition_texts t ON t.id = s.text_id
+                    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1 NULLS LAST
+                    """).map { row in
+                        DeliveryManifest.TextPart(
+                            version: try row.decodeIfPresent(Int64.self, 0), language: try row.decodeIfPresent(String.self, 1),
+                            title: try row.decodeIfPresent(String.self, 2), text: try row.decodeIfPresent(String.self, 3),
+                            consent: try row.decodeIfPresent(String.self, 4), signatures: try row.decode(Int64.self, 5))
+                    }
                 let (bytes, sha256) = try Self.streamCSV(on: connection, to: csvURL)
                 var counts: [String: Int64] = [:]
                 var first: Date?, last: Date?, firstID: Int64?, lastID: Int64?
@@ -69,12 +79,12 @@ struct PackageBuilder: Sendable {
                     firstID = min(firstID ?? .max, try row.decode(Int64.self, 4))
                     lastID = max(lastID ?? .min, try row.decode(Int64.self, 5))
                 }
-                return PackageSummary(
+                return (PackageSummary(
                     signatures: counts.values.reduce(0, +), countsByCountry: counts, firstSignedAt: first, lastSignedAt: last,
-                    firstID: firstID, lastID: lastID, csvSHA256: sha256, csvBytes: bytes)
+                    firstID: firstID, lastID: lastID, csvSHA256: sha256, csvBytes: bytes), texts)
             }
         }
-        let manifest = DeliveryManifest(delivery: delivery, target: target, petition: petition, summary: summary)
+        let manifest = DeliveryManifest(delivery: delivery, target: target, petition: petition, summary: summary, texts: texts)
         try manifest.encoded().write(to: partial.appendingPathComponent(Package.manifestName))
         try Data(CoverLetter(manifest: manifest, petitionText: petition.body).html().utf8)
             .write(to: partial.appendingPathComponent(Package.coverLetterName))

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import Models
+import Pages
 import Postgres
 import ServiceLifecycle
 import ServiceSupport
@@ -60,17 +61,13 @@ struct VerificationMailer: Service {
             return .refused(status: nil, error: "the address cannot be opened (UNDERSIGNED_DATA_KEYS)")
         }
         let link = settings.publicURL + "/v1/verify/" + tokens.token(signatureID: pending.signatureID, expiresAt: pending.expiresAt)
-        let body = """
-            Hello \(pending.name),
-
-            please confirm your signature for \u{201C}\(pending.petitionTitle)\u{201D}: open this link and press the button on the page.
-
-            \(link)
-
-            The link works once, until \(Timestamp.format(pending.expiresAt)) (UTC). If you did not sign, ignore this message: \
-            the signature is then removed.
-
-            """.replacingOccurrences(of: "\n", with: "\r\n")
+        // Only the campaign's words and the link: nothing the signer typed (a name is anyone's to choose, and
+        // the relay must not carry a stranger's text to whatever address they gave).
+        let catalogue = Catalogues.shared[pending.language ?? Catalogues.fallback]
+        let hours = max(1, Int((pending.expiresAt.timeIntervalSinceNow / 3600).rounded()))
+        let body = (catalogue.text("verify_mail_body", ["title": pending.petitionTitle, "link": link, "hours": String(hours)]) + "\n")
+            .replacingOccurrences(of: "\n", with: "\r\n")
+        let subject = catalogue["verify_mail_subject"] + ": " + pending.petitionTitle
         let message = settings.spool.appendingPathComponent(".verify-\(pending.id)-\(UUID().uuidString.prefix(8)).eml")
         defer { try? FileManager.default.removeItem(at: message) }
         do {
@@ -79,7 +76,8 @@ struct VerificationMailer: Service {
                 try writer.write("""
                     From: \(smtp.from)\r
                     To: \(address)\r
-                    Subject: \(MIMEMessage.encodedWord("Please confirm your signature: \(pending.petitionTitle)"))\r
+                    Subject: \(MIMEMessage.encodedWord(subject))\r
+                    Content-Language: \(catalogue.language)\r
                     Message-ID: <verify-\(pending.signatureID).\(pending.id)@undersigned>\r
                     MIME-Version: 1.0\r
                     Content-Type: text/plain; charset=utf-8\r

@@ -5,6 +5,7 @@ import Foundation
 import Postgres
 import ServiceLifecycle
 import ServiceSupport
+import Store
 
 public enum IntakeService {
     /// Assembles intake: database pool, confirming publisher, envelope batcher, and the HTTP server with
@@ -35,9 +36,11 @@ public enum IntakeService {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: readiness)
-        SignatureRoutes(
-            directory: PetitionDirectory(pool: pool), batcher: batcher, publisher: publisher, abuse: abuse, logger: logger
-        ).add(to: router)
+        let directory = PetitionDirectory(pool: pool)
+        let signing = SignatureRoutes(
+            directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL, logger: logger)
+        signing.add(to: router)
+        SigningPageRoutes(directory: directory, signing: signing, abuse: abuse, publicURL: common.publicURL).add(to: router)
         VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)
         let admin = AdminToken(configuration.adminToken)
         router.get("/v1/ops/trending") { request, _ in
@@ -52,7 +55,18 @@ public enum IntakeService {
                 status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))))
         }
-        router.middlewares.add(MethodNotAllowedMiddleware(["/v1/ops/trending": [.get]]))
+        router.get("/v1/ops/petitions/:slug/sources") { request, context in
+            try admin.check(request)
+            let slug = context.parameters.get("slug") ?? ""
+            guard let rows = try await pool.withConnection({ connection in try SourceCounts.list(petition: slug, on: connection) }) else {
+                throw Problem.noSuchPetition(slug)
+            }
+            let object: [String: Any] = ["petition": slug, "sources": rows.map { ["source": $0.source, "signatures": $0.count] as [String: Any] }]
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))))
+        }
+        router.middlewares.add(MethodNotAllowedMiddleware(["/v1/ops/trending": [.get], "/v1/ops/petitions/:slug/sources": [.get]]))
         PartnerBatchRoutes(
             pool: pool, publisher: publisher, exchange: names.submittedExchange, logger: logger,
             maximumRows: configuration.partnerBatchMaximumRows, maximumBytes: configuration.partnerBatchMaximumBytes

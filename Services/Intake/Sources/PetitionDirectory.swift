@@ -1,15 +1,32 @@
 import Foundation
+import Models
 import Postgres
 import ServiceSupport
 import Store
 import Synchronization
 
-/// Petitions by slug, cached for a few seconds so that a surge of signatures does not become a surge of
-/// petition lookups. Unknown slugs are cached briefly too, so random slugs cannot hammer the database.
+/// A petition with every version of its texts: what intake needs to render its page and check a signature.
+public struct PetitionEntry: Sendable {
+    public var petition: Petition
+    public var texts: PetitionTextSet
+
+    /// The text a reader of `language` is shown: theirs if the petition has one, else the petition's own
+    /// language, else its first.
+    public func text(for language: String) -> PetitionText? {
+        texts.current(language) ?? texts.current(petition.language) ?? texts.versions.first
+    }
+}
+
+/// Petitions by slug and by short code, cached for a few seconds so that a surge of signatures or page
+/// views does not become a surge of petition lookups: a view or a signature queries the database at most
+/// once per petition per `ttl`. Unknown names are cached briefly too, and names that cannot be a slug or a
+/// code are refused before any lookup.
 public final class PetitionDirectory: Sendable {
     private let pool: PostgresPool
     private let ttl: Duration
-    private let cache = Mutex<[String: (Petition?, ContinuousClock.Instant)]>([:])
+    private let cache = Mutex<[String: (PetitionEntry?, ContinuousClock.Instant)]>([:])
+    /// Entries kept at most; past it the cache starts again (random names cannot grow it without bound).
+    static let maximumEntries = 10_000
 
     public init(pool: PostgresPool, ttl: Duration = .seconds(5)) {
         self.pool = pool
@@ -17,22 +34,39 @@ public final class PetitionDirectory: Sendable {
     }
 
     public func petition(slug: String) async throws -> Petition? {
+        try await entry(slug: slug)?.petition
+    }
+
+    public func entry(slug: String) async throws -> PetitionEntry? {
+        guard (try? PetitionSlug.validate(slug)) != nil else { return nil }
+        return try await lookup("s:" + slug) { connection in try Petitions.find(slug: slug, on: connection) }
+    }
+
+    public func entry(code: String) async throws -> PetitionEntry? {
+        guard (try? PetitionCode.validate(code)) != nil else { return nil }
+        return try await lookup("c:" + code) { connection in try Petitions.find(code: code, on: connection) }
+    }
+
+    private func lookup(_ key: String, find: @escaping @Sendable (PostgresConnection) throws -> Petition?) async throws -> PetitionEntry? {
         let now = ContinuousClock.now
-        if let (petition, expires) = cache.withLock({ $0[slug] }), expires > now {
-            return petition
+        if let (entry, expires) = cache.withLock({ $0[key] }), expires > now {
+            return entry
         }
-        let petition: Petition?
+        let entry: PetitionEntry?
         do {
-            petition = try await pool.withConnection { connection in try Petitions.find(slug: slug, on: connection) }
+            entry = try await pool.withConnection { connection in
+                guard let petition = try find(connection) else { return nil }
+                return PetitionEntry(petition: petition, texts: try PetitionTexts.all(petitionID: petition.id, on: connection))
+            }
         } catch {
             // The database is away: an expired entry is better than refusing signatures the broker can take.
-            if let (stale, _) = cache.withLock({ $0[slug] }) { return stale }
+            if let (stale, _) = cache.withLock({ $0[key] }) { return stale }
             throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "petitions cannot be looked up right now", retryAfter: 2)
         }
         cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[slug] = (petition, now + (petition == nil ? .seconds(1) : ttl))
+            if cache.count >= Self.maximumEntries { cache.removeAll() }
+            cache[key] = (entry, now + (entry == nil ? .seconds(1) : ttl))
         }
-        return petition
+        return entry
     }
 }

@@ -9,6 +9,10 @@ struct SignatureRequest {
     var postalCode: String?
     var contactOptIn: Bool
     var source: String?
+    /// Chosen by the signing page (or any client) so that a retry is recognised: see `storedID`.
+    var submissionID: String?
+    var language: String?
+    var textVersion: String?
 
     /// From a JSON object body. Names the field whose type is wrong.
     init(json body: [UInt8]) throws(ValidationProblem) {
@@ -27,6 +31,14 @@ struct SignatureRequest {
         country = try string("country")
         postalCode = try string("postal_code")
         source = try string("source")
+        submissionID = try string("submission_id")
+        language = try string("language")
+        switch object["text_version"] {
+        case nil, .null?: textVersion = nil
+        case .number(let number)?: textVersion = Int64(exactly: number).map(String.init) ?? "-"
+        case .string(let text)?: textVersion = text
+        default: throw ValidationProblem(field: "text_version", reason: "must be a whole number")
+        }
         switch object["contact_opt_in"] {
         case nil, .null?: contactOptIn = false
         case .bool(let flag)?: contactOptIn = flag
@@ -42,22 +54,48 @@ struct SignatureRequest {
         country = fields["country"]
         postalCode = fields["postal_code"]
         source = fields["source"]
+        submissionID = fields["submission_id"]
+        language = fields["lang"] ?? fields["language"]
+        textVersion = fields["text_version"]
         contactOptIn = ["on", "true", "1", "yes"].contains(fields["contact_opt_in"]?.lowercased() ?? "")
     }
 
-    /// A validated signature for `petition`, or the first problem, naming its field.
-    func signature(petition: String, now: Date = Date()) throws(ValidationProblem) -> Signature {
+    /// A validated signature for `petition`, or the first problem, naming its field. `versions` are the
+    /// petition's text versions: a `text_version` that is not one of them is refused.
+    func signature(petition: String, versions: PetitionTextSet? = nil, now: Date = Date()) throws(ValidationProblem) -> Signature {
         guard let name, !name.isEmpty else { throw ValidationProblem(field: "name", reason: "is required") }
         guard let email, !email.isEmpty else { throw ValidationProblem(field: "email", reason: "is required") }
         guard let country, !country.isEmpty else { throw ValidationProblem(field: "country", reason: "is required") }
-        let source = self.source ?? "web"
-        if source.lowercased().hasPrefix("partner") {
-            throw ValidationProblem(field: "source", reason: "partner sources are set by the partner channel, not by a signer")
+        let source = try Self.publicSource(self.source)
+        var textVersion: Int64?
+        if let text = self.textVersion, !text.isEmpty {
+            guard let version = Int64(text), versions?.contains(id: version) ?? false else {
+                throw ValidationProblem(field: "text_version", reason: "is not a version of this petition's text")
+            }
+            textVersion = version
         }
-        return try Signature(
+        let language = (self.language?.isEmpty ?? true) ? nil : self.language
+        var signature = try Signature(
             submissionID: .random(), petition: petition, name: name, email: email, country: country,
-            postalCode: postalCode, contactOptIn: contactOptIn, source: source, signedAt: now
+            postalCode: postalCode, contactOptIn: contactOptIn, source: source, signedAt: now,
+            language: language, textVersion: textVersion
         ).validated()
+        if let submissionID, !submissionID.isEmpty {
+            guard let clientID = UUID.parse(submissionID) else { throw ValidationProblem(field: "submission_id", reason: "must be a UUID") }
+            signature.submissionID = Signature.storedID(clientID: clientID, for: signature)
+        }
+        return signature
+    }
+
+    /// A source a public signer may give (`web` when none): valid after trimming, and never one of the
+    /// channels that are vouched for by our own code (`partner:…`, `paper`).
+    static func publicSource(_ source: String?) throws(ValidationProblem) -> String {
+        guard let source, !source.trimmingWhitespace().isEmpty else { return "web" }
+        let checked = try Signature.validateSource(source)
+        if checked.hasPrefix("partner") || checked.hasPrefix("paper") {
+            throw ValidationProblem(field: "source", reason: "partner and paper sources are set by their own channels, not by a signer")
+        }
+        return checked
     }
 
     static func parseForm(_ text: String) -> [String: String] {

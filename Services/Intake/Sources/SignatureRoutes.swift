@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Models
+import Pages
 import ServiceSupport
 import Store
 
@@ -16,16 +17,18 @@ struct SignatureRoutes {
     let batcher: EnvelopeBatcher
     let publisher: AMQPPublisher
     let abuse: AbuseGuard
+    let publicURL: String
     let logger: Logger
     private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
     private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
     private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
 
-    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, logger: Logger) {
+    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, logger: Logger) {
         self.directory = directory
         self.batcher = batcher
         self.publisher = publisher
         self.abuse = abuse
+        self.publicURL = publicURL
         self.logger = logger
     }
 
@@ -45,9 +48,9 @@ struct SignatureRoutes {
     private func sign(_ request: Request, context: some RemoteAddressRequestContext) async throws -> Response {
         var request = request
         // A cache hit in the common case; no child task for it (that cost more than the lookup).
-        let slug = try await openPetition(slug: context.parameters.get("slug") ?? "")
+        let entry = try await openPetition(slug: context.parameters.get("slug") ?? "")
         let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
-        try abuse.admit(client: client, petition: slug)
+        try abuse.admit(client: client, petition: entry.petition.slug)
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumBody)
@@ -57,9 +60,9 @@ struct SignatureRoutes {
         let bytes = Array(buffer: body)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let isForm = contentType.hasPrefix("application/x-www-form-urlencoded")
+        let fields: SignatureRequest
         let signature: Signature
         do {
-            let fields: SignatureRequest
             if isForm {
                 fields = SignatureRequest(form: bytes)
             } else if contentType.hasPrefix("application/json") || contentType.isEmpty {
@@ -67,7 +70,7 @@ struct SignatureRoutes {
             } else {
                 throw Problem(.unsupportedMediaType, title: "Unsupported content type", detail: "send application/json or an HTML form")
             }
-            signature = try fields.signature(petition: slug)
+            signature = try fields.signature(petition: entry.petition.slug, versions: entry.texts)
             try abuse.admit(email: signature.email)
         } catch let problem as ValidationProblem {
             rejected.increment()
@@ -75,6 +78,23 @@ struct SignatureRoutes {
                 ? Problem(.badRequest, title: "Malformed request", detail: problem.description, field: problem.field)
                 : Problem.invalid(problem)
         }
+        try await take(signature, client: client)
+        // The id the client chose, when it chose one (what it will look for); else the one made here.
+        let id = (fields.submissionID.flatMap(UUID.parse) ?? signature.submissionID).uuidString.lowercased()
+        if isForm && (request.headers[.accept] ?? "").contains("text/html") {
+            let page = SigningPage(catalogue: Catalogues.shared.negotiate(requested: signature.language, acceptLanguage: request.headers[.acceptLanguage]), publicURL: publicURL)
+            return Response(
+                status: .accepted, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page.thanks(entry.page(language: page.catalogue.language), reference: id))))
+        }
+        return Response(
+            status: .accepted, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: "{\"submission_id\":\"\(id)\",\"status\":\"accepted\"}")))
+    }
+
+    /// Hands a validated signature to the broker; returns once it is confirmed (durably in a quorum queue).
+    /// Throws 503 when the broker cannot take it now.
+    func take(_ signature: Signature, client: IPAddress?) async throws {
         // Back-pressure: answer at once when the broker cannot take the signature, rather than queueing
         // what might never be confirmed.
         let broker = publisher.status
@@ -92,50 +112,35 @@ struct SignatureRoutes {
         }
         accepted.increment()
         abuse.trending.record(client: client, domain: AbuseGuard.domain(of: signature.email), now: AbuseGuard.now())
-        let id = signature.submissionID.uuidString.lowercased()
-        if isForm && (request.headers[.accept] ?? "").contains("text/html") {
-            return Response(
-                status: .accepted, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: Self.thanksPage(submissionID: id))))
-        }
-        return Response(
-            status: .accepted, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: "{\"submission_id\":\"\(id)\",\"status\":\"accepted\"}")))
     }
 
-    /// The slug of an open petition, or 404 (unknown) / 410 (closed).
-    private func openPetition(slug: String) async throws -> String {
-        guard let petition = try await directory.petition(slug: slug) else {
+    /// An open petition, or 404 (unknown) / 410 (closed).
+    func openPetition(slug: String) async throws -> PetitionEntry {
+        guard let entry = try await directory.entry(slug: slug) else {
             throw Problem.noSuchPetition(slug)
         }
-        guard petition.isTakingSignatures() else {
+        guard entry.petition.isTakingSignatures() else {
             throw Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
         }
-        return petition.slug
+        return entry
     }
 
     private func petition(context: some RequestContext) async throws -> Response {
         let slug = context.parameters.get("slug") ?? ""
-        guard let petition = try await directory.petition(slug: slug) else {
+        guard let entry = try await directory.entry(slug: slug) else {
             throw Problem.noSuchPetition(slug)
         }
+        let petition = entry.petition
         var object: [String: Any] = [
             "slug": petition.slug, "title": petition.title, "body": petition.body,
             "status": petition.isTakingSignatures() ? "open" : "closed",
-            "milestones": petition.milestones,
+            "milestones": petition.milestones, "code": petition.code, "language": petition.language,
         ]
+        if let text = entry.text(for: petition.language) { object["text_version"] = text.id }
         if let closesAt = petition.closesAt { object["closes_at"] = Timestamp.format(closesAt) }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=5"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    static func thanksPage(submissionID: String) -> String {
-        """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-        <title>Thank you</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto">
-        <h1>Thank you for signing.</h1><p>Your signature is in. Reference: <code>\(submissionID)</code></p></body></html>
-        """
     }
 }

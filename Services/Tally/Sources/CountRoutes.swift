@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Models
+import Pages
 import Postgres
 import ServiceLifecycle
 import ServiceSupport
@@ -19,6 +20,8 @@ struct CountRoutes {
     let pool: PostgresPool
     let live: LiveCounts
     let admin: AdminToken
+    /// Where signers reach intake: the QR code on the stage page links there.
+    let publicURL: String
 
     func add<Context: RequestContext>(to router: Router<Context>) {
         router.get("/v1/petitions/:slug/count") { request, context in
@@ -53,14 +56,27 @@ struct CountRoutes {
                     try await stream(petition, resumingAfter: lastEventID, to: &writer)
                 })
         }
-        router.get("/live/:slug") { _, context in
-            let petition = try await petition(slug: context.parameters.get("slug") ?? "")
-            let html = StagePage.html(slug: petition.slug, title: petition.title)
+        router.get("/live/:slug") { request, context in
+            let slug = context.parameters.get("slug") ?? ""
+            let query = request.uri.queryParameters
+            let loaded = try await pool.withConnection { connection -> (Petition, PetitionTextSet, CountView)? in
+                guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
+                return (petition, try PetitionTexts.all(petitionID: petition.id, on: connection), try CountView.load(petition, on: connection))
+            }
+            guard let (petition, texts, view) = loaded else { throw Problem.noSuchPetition(slug) }
+            let catalogue = Catalogues.shared.negotiate(requested: query["lang"].map(String.init), acceptLanguage: request.headers[.acceptLanguage])
+            let text = texts.current(catalogue.language) ?? texts.current(petition.language)
+                ?? PetitionText(id: 0, language: petition.language, title: petition.title, body: petition.body, consent: "")
+            // ?screen=NAME: the QR code's link records which screen brought the signer in.
+            let screen = query["screen"].flatMap { try? Signature.validateSource("screen:" + $0) } ?? "screen"
+            let signingURL = petition.isTakingSignatures() ? SigningPage.shortURL(base: publicURL, code: petition.code, source: screen) : nil
+            let html = StagePage(catalogue: catalogue).html(
+                slug: petition.slug, text: text, total: view.total, ratePerMinute: view.ratePerMinute, signingURL: signingURL)
             return Response(
                 status: .ok,
                 headers: [
-                    .contentType: "text/html; charset=utf-8", .cacheControl: "public, max-age=60",
-                    .contentSecurityPolicy: SecurityHeadersMiddleware<Context>.contentSecurityPolicy(inlineScript: StagePage.script(in: html)),
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache", .vary: "Accept-Language",
+                    .contentSecurityPolicy: RenderedPage.policy(for: html),
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: html)))
         }

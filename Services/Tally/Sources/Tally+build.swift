@@ -30,7 +30,7 @@ public enum TallyService {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
-        CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken)).add(to: router)
+        CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken), publicURL: common.publicURL).add(to: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),

@@ -1,0 +1,132 @@
+import Foundation
+import Models
+
+/// The page a person signs on, and the pages around it (thank-you, closed, unknown), rendered from the
+/// templates in the signer's language. Everything here is pure: intake caches what it renders.
+public struct SigningPage: Sendable {
+    /// What the page is about: the petition and the text version shown.
+    public struct Petition: Sendable {
+        public var slug: String
+        public var code: String
+        public var text: PetitionText
+        public var requiresVerification: Bool
+
+        public init(slug: String, code: String, text: PetitionText, requiresVerification: Bool) {
+            self.slug = slug
+            self.code = code
+            self.text = text
+            self.requiresVerification = requiresVerification
+        }
+    }
+
+    /// What the signer typed, given back with the errors when the form is refused.
+    public struct Entry: Sendable {
+        public var name = "", email = "", country = "", postalCode = "", contactOptIn = false
+
+        public init(name: String = "", email: String = "", country: String = "", postalCode: String = "", contactOptIn: Bool = false) {
+            self.name = name
+            self.email = email
+            self.country = country
+            self.postalCode = postalCode
+            self.contactOptIn = contactOptIn
+        }
+    }
+
+    public let catalogue: Catalogue
+    /// Where signers reach intake, e.g. `https://sign.example.org` (the share link is made from it).
+    public let publicURL: String
+    public let templates: PageTemplates
+
+    public init(catalogue: Catalogue, publicURL: String, templates: PageTemplates = .shared) {
+        self.catalogue = catalogue
+        self.publicURL = publicURL
+        self.templates = templates
+    }
+
+    /// The form. `source` goes with the signature; `region` preselects the country; `errors` (field →
+    /// catalogue key) and `entry` re-render a refused form; `notice` is a message under the button.
+    public func form(
+        _ petition: Petition, source: String, region: String?, entry: Entry? = nil, errors: [String: String] = [:], notice: String? = nil
+    ) -> String {
+        let text = petition.text
+        let selected = entry?.country ?? region ?? ""
+        var context = common(petition)
+        context["consent"] = text.consent
+        context["paragraphs"] = text.body.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        context["version"] = String(text.id)
+        context["source"] = source
+        context["action"] = "/p/\(petition.slug)?lang=\(catalogue.language)" + (source == "web" ? "" : "&source=\(source)")
+        context["api"] = "/v1/petitions/\(petition.slug)/signatures"
+        context["countries"] = CountryNames.sorted(in: catalogue.language).map { entry -> [String: Any] in
+            ["code": entry.code, "name": entry.name, "selected": entry.code == selected]
+        }
+        context["languages"] = languages(query: source == "web" ? "" : "&source=\(source)")
+        if let entry {
+            context["values"] = [
+                "name": entry.name, "email": entry.email, "postal_code": entry.postalCode, "contact_opt_in": entry.contactOptIn,
+            ] as [String: Any]
+        }
+        let order = ["name", "email", "country", "postal_code"]
+        let messages = errors.mapValues { catalogue[$0] }
+        context["errors"] = messages
+        context["hasErrors"] = !errors.isEmpty
+        context["errorList"] = order.compactMap { field in messages[field].map { ["field": field, "message": $0] } }
+        context["notice"] = notice.map { catalogue[$0] } ?? ""
+        return templates.render("sign", context)
+    }
+
+    /// The page a form post answers with once the signature is in the broker.
+    public func thanks(_ petition: Petition, reference: String) -> String {
+        var context = common(petition)
+        context["reference"] = reference
+        return templates.render("thanks", context)
+    }
+
+    /// A page saying the petition is closed (`petition` given) or does not exist.
+    public func notice(closed petition: Petition?) -> String {
+        var context: [String: Any] = base()
+        context["heading"] = catalogue[petition == nil ? "unknown_title" : "closed_title"]
+        context["text"] = catalogue[petition == nil ? "unknown_text" : "closed_text"]
+        context["languages"] = languages(query: "")
+        if let petition {
+            context["petitionTitle"] = petition.text.title
+            context["textLang"] = petition.text.language
+            context["textDir"] = Self.direction(of: petition.text.language)
+        }
+        return templates.render("notice", context)
+    }
+
+    /// The short link to the page, for sharing and for the QR code: `base/s/CODE`.
+    public static func shortURL(base: String, code: String, source: String? = nil) -> String {
+        var url = base.hasSuffix("/") ? String(base.dropLast()) : base
+        url += "/s/\(code)"
+        if let source { url += "?source=\(source)" }
+        return url
+    }
+
+    static func direction(of language: String) -> String {
+        ["ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb"].contains(language) ? "rtl" : "ltr"
+    }
+
+    private func base() -> [String: Any] {
+        ["lang": catalogue.language, "dir": catalogue.direction, "t": catalogue.strings]
+    }
+
+    private func common(_ petition: Petition) -> [String: Any] {
+        var context = base()
+        let text = petition.text
+        context["title"] = text.title
+        context["textLang"] = text.language
+        context["textDir"] = Self.direction(of: text.language)
+        context["thanksText"] = catalogue.text("thanks_text", ["title": text.title])
+        context["verification"] = petition.requiresVerification
+        context["shareURL"] = Self.shortURL(base: publicURL, code: petition.code)
+        return context
+    }
+
+    private func languages(query: String) -> [[String: Any]] {
+        Catalogues.supported.map { code in
+            ["code": code, "name": Catalogues.shared[code]["lang_name"], "href": "?lang=\(code)\(query)", "current": code == catalogue.language]
+        }
+    }
+}
