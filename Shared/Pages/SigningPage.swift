@@ -84,9 +84,18 @@ public struct SigningPage: Sendable {
 
     /// A page saying the petition is closed (`petition` given) or does not exist.
     public func notice(closed petition: Petition?) -> String {
+        notice(heading: petition == nil ? "unknown_title" : "closed_title", text: petition == nil ? "unknown_text" : "closed_text", petition: petition)
+    }
+
+    /// A page saying that a signature cannot be taken (a form sent from another site).
+    public func notice(refused: Bool) -> String {
+        notice(heading: "error_refused", text: "unknown_text", petition: nil)
+    }
+
+    private func notice(heading: String, text: String, petition: Petition?) -> String {
         var context: [String: Any] = base()
-        context["heading"] = catalogue[petition == nil ? "unknown_title" : "closed_title"]
-        context["text"] = catalogue[petition == nil ? "unknown_text" : "closed_text"]
+        context["heading"] = catalogue[heading]
+        context["text"] = catalogue[text]
         context["languages"] = languages(query: "")
         if let petition {
             context["petitionTitle"] = petition.text.title

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 
 /// Secure defaults on every answer: `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`
-/// everywhere; on HTML a Content-Security-Policy (unless the route set its own), `X-Frame-Options: DENY`.
+/// everywhere (unless the route chose `same-origin`); on HTML a Content-Security-Policy (unless the route set its own), `X-Frame-Options: DENY`.
 /// CORS only for the configured origins (`UNDERSIGNED_CORS_ORIGINS`): their preflights are answered, and
 /// their requests get `Access-Control-Allow-Origin`; any other origin gets no CORS header (the browser
 /// then refuses to hand the answer to its page).
@@ -37,7 +37,8 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try error.response(from: request, context: context)
         }
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.referrerPolicy] = "no-referrer"
+        // A page may ask for less (the signing page sends its origin to itself, so its form can be checked).
+        if response.headers[.referrerPolicy] == nil { response.headers[.referrerPolicy] = "no-referrer" }
         if response.headers[.contentType]?.hasPrefix("text/html") == true {
             if response.headers[.contentSecurityPolicy] == nil { response.headers[.contentSecurityPolicy] = Self.defaultContentSecurityPolicy }
             response.headers[.xFrameOptions] = "DENY"
@@ -59,6 +60,6 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
 
 extension HTTPField.Name {
     static let xContentTypeOptions = Self("X-Content-Type-Options")!
-    static let referrerPolicy = Self("Referrer-Policy")!
+    public static let referrerPolicy = Self("Referrer-Policy")!
     static let xFrameOptions = Self("X-Frame-Options")!
 }

@@ -50,7 +50,7 @@ python_tools() {
 
 # What the tests need besides: a headless browser for the stage page.
 ensure_test_packages() {
-  ensure_packages chromium
+  ensure_packages chromium chromium-driver zbar-tools
 }
 
 # start_rabbitmq DIR NODE AMQP_PORT MGMT_PORT DIST_PORT [PLUGINS]

@@ -58,7 +58,7 @@ struct SigningPageRoutes {
             .contentType: "text/html; charset=utf-8", .eTag: page.etag, .vary: "Accept-Language, Accept-Encoding",
             // A CDN may serve it for a minute, and a stale copy for ten while it fetches the next.
             .cacheControl: "public, max-age=60, stale-while-revalidate=600",
-            .contentSecurityPolicy: page.contentSecurityPolicy,
+            .contentSecurityPolicy: page.contentSecurityPolicy, .referrerPolicy: "same-origin",
         ]
         if request.headers[.ifNoneMatch] == page.etag {
             return Response(status: .notModified, headers: headers)
@@ -90,11 +90,12 @@ struct SigningPageRoutes {
         var request = request
         let slug = context.parameters.get("slug") ?? ""
         let query = request.uri.queryParameters
-        guard Self.sameOrigin(request) else {
-            throw Problem(.forbidden, title: "Cross-site form", detail: "this form can only be sent from its own page")
-        }
         let acceptLanguage = request.headers[.acceptLanguage]
         var catalogue = Catalogues.shared.negotiate(requested: query["lang"].map(String.init), acceptLanguage: acceptLanguage)
+        guard Self.sameOrigin(request) else {
+            let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
+            return html(.forbidden, view.notice(refused: true), cache: "no-store")
+        }
         guard let entry = try await directory.entry(slug: slug), entry.petition.isTakingSignatures() else {
             let entry = try await directory.entry(slug: slug)
             let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
@@ -166,8 +167,10 @@ struct SigningPageRoutes {
         }
     }
 
-    /// A browser names the page a form was sent from in `Origin`; a form on another site must not sign
-    /// for its visitors. No `Origin` (an old browser, a script) is let through: it proves nothing either way.
+    /// A browser names the page a form was sent from in `Origin` (our pages ask for it with
+    /// `Referrer-Policy: same-origin`; `null` is what a page hiding its origin sends); a form on another site
+    /// must not sign for its visitors. No `Origin` at all (an old browser, a script) is let through: it
+    /// proves nothing either way, and the same request can be made without a browser.
     static func sameOrigin(_ request: Request) -> Bool {
         guard let origin = request.headers[.origin] else { return true }
         guard let host = request.head.authority else { return false }
@@ -178,7 +181,7 @@ struct SigningPageRoutes {
         Response(
             status: status,
             headers: [
-                .contentType: "text/html; charset=utf-8", .cacheControl: cache,
+                .contentType: "text/html; charset=utf-8", .cacheControl: cache, .referrerPolicy: "same-origin",
                 .contentSecurityPolicy: RenderedPage.policy(for: text),
             ],
             body: .init(byteBuffer: ByteBuffer(string: text)))
