@@ -23,6 +23,7 @@ half = load("half.json")
 http_e2e = load("http-e2e.json")
 partners = {n: (load(f"partner-{n}-load.json"), load(f"partner-{n}-e2e.json")) for n in (1, 2)}
 delivery = load("delivery.json")
+page = {"nginx": load("page-nginx.json"), "intake": load("page-intake.json"), "bytes": load("page.json")["bytes"]}
 delivery["reference_seconds"] = delivery["reference"] - delivery["start"]
 delivery["delivery_seconds"] = delivery["delivered"] - delivery["start_delivery"]
 memory = {}
@@ -85,6 +86,13 @@ result = {
         "psql_copy_per_second": delivery["rows"] / delivery["reference_seconds"],
         "ratio_to_psql_copy": delivery["reference_seconds"] / delivery["delivery_seconds"],
     },
+    "signing_page": {
+        "gzip_bytes": page["bytes"],
+        "nginx": {"requests_per_second": rate(page["nginx"]), "latency_ms": page["nginx"]["latency_ms"]},
+        "intake": {"requests_per_second": rate(page["intake"]), "latency_ms": page["intake"]["latency_ms"],
+                   "errors": page["intake"]["non_2xx"] + page["intake"]["socket_errors"] + page["intake"]["timeouts"]},
+        "ratio_to_nginx": rate(page["intake"]) / rate(page["nginx"]),
+    },
     "peak_resident_mib": memory,
 }
 with open(out_json, "w") as f:
@@ -104,6 +112,9 @@ rows = [
     ("Partner path end to end, 2 dedup + 2 tally", f"{p2['end_to_end']['counted_per_second']:,.0f} /s", f"counted {p2['end_to_end']['seconds_to_count_after_last_accepted']:.1f} s after the last confirm (confirm rate {p2['confirmed_per_second']:,.0f}/s)", ""),
     ("Delivery: package to a files target (CSV, manifest, letter)", f"{result['delivery']['packaged_per_second']:,.0f} /s",
      f"**{result['delivery']['ratio_to_psql_copy']:.1%} of psql COPY** ({result['delivery']['psql_copy_per_second']:,.0f}/s) for {delivery['rows']:,} signatures, planning and polling included", ""),
+    ("Signing page GETs (gzip, the same bytes from nginx as reference)", f"{rate(page['intake']):,.0f} req/s",
+     f"**{result['signing_page']['ratio_to_nginx']:.1%} of nginx** ({rate(page['nginx']):,.0f} req/s) for {page['bytes']:,} bytes; "
+     f"p99 {page['intake']['latency_ms']['p99']:.1f} ms; errors {result['signing_page']['intake']['errors']}", "≥ 25% of nginx"),
     ("Peak resident memory", ", ".join(f"{k} {v} MiB" for k, v in sorted(memory.items())), "", "workers ≤ 64 MiB, intake ≤ 128 MiB"),
 ]
 with open(out_md, "w") as f:
@@ -113,4 +124,5 @@ with open(out_md, "w") as f:
         f.write("| " + " | ".join(row) + " |\n")
 print(f"bench: intake/nginx={intake_rate / nginx_rate:.3f} intake={intake_rate:.0f}/s nginx={nginx_rate:.0f}/s "
       f"partner={p1['confirmed_per_second']:.0f}/s e2e1={p1['end_to_end']['counted_per_second']:.0f}/s "
-      f"e2e2={p2['end_to_end']['counted_per_second']:.0f}/s delivery/copy={result['delivery']['ratio_to_psql_copy']:.3f}", file=sys.stderr)
+      f"e2e2={p2['end_to_end']['counted_per_second']:.0f}/s delivery/copy={result['delivery']['ratio_to_psql_copy']:.3f} "
+      f"page/nginx={result['signing_page']['ratio_to_nginx']:.3f}", file=sys.stderr)

@@ -80,7 +80,7 @@ struct SignatureRequest {
             postalCode: postalCode, contactOptIn: contactOptIn, source: source, signedAt: now,
             language: language, textVersion: textVersion
         ).validated()
-        if let submissionID, !submissionID.isEmpty {
+        if let submissionID {
             guard let clientID = UUID.parse(submissionID) else { throw ValidationProblem(field: "submission_id", reason: "must be a UUID") }
             signature.submissionID = Signature.storedID(clientID: clientID, for: signature)
         }
