@@ -163,6 +163,12 @@ final class AMQPConnection {
     func publish(_ message: OutgoingMessage) throws(AMQPError) {
         defer { arena.reset() }
         var properties = arena.properties(message.properties)
+        // Room for both names before either is interned: a reset between the two would free the first
+        // one's bytes while the publish below still reads them.
+        if interned.count + 2 > Self.maximumInterned, interned[message.exchange] == nil || interned[message.routingKey] == nil {
+            interned.removeAll()
+            internArena.reset()
+        }
         let exchange = intern(message.exchange)
         let routingKey = intern(message.routingKey)
         let status = message.body.withUnsafeBytes { body in
@@ -173,12 +179,13 @@ final class AMQPConnection {
         try check(status: status, "publishing to \(message.exchange)")
     }
 
+    /// Routing keys are a small set, but a partner's names are not ours to bound: at most this many are kept.
+    static let maximumInterned = 1_024
+
+    /// The bytes of `string`, kept until the next reset (which `publish` makes before interning, never
+    /// between the names of one message).
     private func intern(_ string: String) -> amqp_bytes_t {
         if let bytes = interned[string] { return bytes }
-        if interned.count > 1024 {  // routing keys are a small set; never grow without bound
-            interned.removeAll()
-            internArena.reset()
-        }
         let bytes = internArena.bytes(string)
         interned[string] = bytes
         return bytes

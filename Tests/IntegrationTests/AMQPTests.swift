@@ -132,6 +132,24 @@ struct AMQPTests {
         await publisher.shutdown()
     }
 
+    @Test("more distinct routing keys than the interning cache holds: every message goes to its exchange on one connection")
+    func manyRoutingKeys() async throws {
+        // Before the fix, interning the routing key could reset the arena holding the exchange name interned
+        // a moment before (past 1,024 names): a use-after-free that published to garbage (404, a reconnect).
+        let names = TestEnvironment.topologyNames()
+        defer { TestEnvironment.dropTopology(names) }
+        let publisher = publisher(names)
+        for round in 0..<5 {
+            try await publisher.publish((0..<500).map { n in
+                OutgoingMessage(exchange: names.submittedExchange, routingKey: "partner-\(round)-\(n)", body: Array("m \(round) \(n)".utf8))
+            })
+        }
+        #expect(publisher.status.connections == 1, "a publish to a freed name closed the channel")
+        let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
+        #expect(try admin.queueStatus(names.dedupQueue).messages == 2_500)
+        await publisher.shutdown()
+    }
+
     @Test("heartbeats keep an idle connection alive")
     func heartbeatsWhileIdle() async throws {
         let names = TestEnvironment.topologyNames()
