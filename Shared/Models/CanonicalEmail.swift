@@ -70,7 +70,11 @@ public struct CanonicalEmail: Hashable, Sendable {
         // Scalar by scalar (grapheme and Foundation lookups were most of dedup's time).
         var previousWasDot = false
         for scalar in local.unicodeScalars {
-            guard !scalar.isWhitespaceScalar, scalar != "@", scalar != "\"", !(scalar == "." && previousWasDot) else {
+            // Control characters (NUL, DEL, C1) and format characters (zero-width, bidi overrides) are no
+            // mailbox's: they would only make one address look like another.
+            guard !scalar.isWhitespaceScalar, scalar != "@", scalar != "\"", !(scalar == "." && previousWasDot),
+                scalar.value >= 0x20, !(0x7F...0x9F).contains(scalar.value), scalar.properties.generalCategory != .format
+            else {
                 throw ValidationProblem(field: "email", reason: "has characters that are not allowed in the mailbox name")
             }
             previousWasDot = scalar == "."

@@ -64,6 +64,11 @@ public struct Signature: Sendable, Hashable {
 
 extension Signature {
     public static let maximumNameLength = 200
+    /// Code points in a name: room for 200 characters of scripts that combine marks (Devanagari, Thai,
+    /// Vietnamese written decomposed), not for 4,000 marks on one letter.
+    public static let maximumNameCodePoints = 600
+    /// Code points in one character: the longest emoji sequences (a family with skin tones) have 10 or so.
+    public static let maximumCodePointsPerCharacter = 16
     public static let maximumPostalCodeLength = 16
     public static let maximumSourceLength = 64
 
@@ -86,8 +91,16 @@ extension Signature {
         let trimmed = name.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw ValidationProblem(field: "name", reason: "is required") }
         // Counting characters walks grapheme clusters; a name of few bytes cannot be too long.
+        // Bounded in code points before any grapheme is counted: one letter with 4,000 combining marks is
+        // one "character" but 4,001 code points (and a page of zalgo on a target's screen).
+        guard trimmed.unicodeScalars.count <= maximumNameCodePoints else {
+            throw ValidationProblem(field: "name", reason: "is longer than \(maximumNameLength) characters")
+        }
         guard trimmed.utf8.count <= maximumNameLength || trimmed.count <= maximumNameLength else {
             throw ValidationProblem(field: "name", reason: "is longer than \(maximumNameLength) characters")
+        }
+        guard !trimmed.contains(where: { $0.unicodeScalars.count > maximumCodePointsPerCharacter }) else {
+            throw ValidationProblem(field: "name", reason: "has a character made of more than \(maximumCodePointsPerCharacter) code points")
         }
         guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
             throw ValidationProblem(field: "name", reason: "contains control characters")

@@ -118,3 +118,14 @@ extension StringProtocol {
         return out
     }
 }
+
+/// A CSV field for a person to open in a spreadsheet: quoted, quotes doubled, and a text that a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return)
+/// given a leading apostrophe, so the office opening the file sees the text and runs nothing. (Delivery
+/// packages apply the same rule in their `COPY`.)
+public enum SpreadsheetCSV {
+    public static func field(_ text: String) -> String {
+        let safe = text.first.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
+        return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -83,7 +83,7 @@ struct ContactsCommand: ParsableCommand {
                 unreadable += 1
                 continue
             }
-            csv += [row.name, email].map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\r\n"
+            csv += [row.name, email].map(SpreadsheetCSV.field).joined(separator: ",") + "\r\n"
         }
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: Data(csv.utf8), attributes: [.posixPermissions: 0o600]) else {
