@@ -10,6 +10,12 @@ public struct Envelope: WireMessage, Equatable {
     public static let version = 1
     /// At most this many signatures in one envelope.
     public static let maximumSignatures = 1_000
+    /// At most this many bytes in one envelope, checked before parsing: 1,000 signatures of a few hundred
+    /// bytes each fit with room to spare. The broker refuses messages over 4 MiB before anyone reads them.
+    public static let maximumBytes = 2 * 1024 * 1024
+    /// Values the reader builds for one envelope at most (about 12 per signature, 20 in the OSDI person
+    /// shape): wide arrays or objects that fit in the byte limit still cannot make the parsed form grow past it.
+    public static let maximumValues = 40 * maximumSignatures
 
     public var envelopeID: UUID
     public var sentAt: Date
@@ -55,8 +61,9 @@ public struct Envelope: WireMessage, Equatable {
     /// Read by hand (`JSONReader`), per signature: a signature that does not match the contract becomes a
     /// `RejectedSignature` naming its field; the envelope fails only when its own fields are wrong.
     public static func decode(wire body: [UInt8]) -> Result<Envelope, WireDecodingProblem> {
+        guard body.count <= maximumBytes else { return .failure(.tooLarge(bytes: body.count, maximum: maximumBytes)) }
         let object: [String: JSONValue]
-        do { object = try WireCodec.header(of: body, expecting: Self.self).get() } catch { return .failure(error) }
+        do { object = try WireCodec.header(of: body, expecting: Self.self, maximumValues: maximumValues).get() } catch { return .failure(error) }
         let envelopeID: UUID
         switch object["envelope_id"] {
         case nil, .null?: return .failure(.invalid(path: "envelope_id", reason: "is required"))

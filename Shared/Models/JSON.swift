@@ -18,10 +18,15 @@ public enum JSONValue: Sendable, Equatable {
 /// services do with a signature. Rejects what the RFC rejects: invalid UTF-8, control characters in
 /// strings, trailing commas, leading zeros, lone surrogates, trailing data; nesting is limited.
 public enum JSONReader {
-    /// The value, or nil when `bytes` are not one JSON value (with optional surrounding white space).
-    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 64) -> JSONValue? {
+    /// Values (strings, numbers, members, elements...) one parse builds at most, unless told otherwise: a
+    /// sender's width is bounded as well as its depth.
+    public static let defaultMaximumValues = 100_000
+
+    /// The value, or nil when `bytes` are not one JSON value (with optional surrounding white space), nest
+    /// deeper than `maximumDepth` or hold more than `maximumValues` values.
+    public static func parse(_ bytes: [UInt8], maximumDepth: Int = 64, maximumValues: Int = defaultMaximumValues) -> JSONValue? {
         bytes.withUnsafeBufferPointer { buffer in
-            var parser = Parser(bytes: buffer, maximumDepth: maximumDepth)
+            var parser = Parser(bytes: buffer, maximumDepth: maximumDepth, maximumValues: maximumValues)
             guard let value = parser.value(depth: 0) else { return nil }
             parser.skipWhitespace()
             return parser.index == buffer.count ? value : nil
@@ -32,10 +37,12 @@ public enum JSONReader {
         let bytes: UnsafeBufferPointer<UInt8>
         let maximumDepth: Int
         var index = 0
+        var valuesLeft: Int
 
-        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
+        init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int, maximumValues: Int) {
             self.bytes = bytes
             self.maximumDepth = maximumDepth
+            self.valuesLeft = maximumValues
         }
 
         mutating func skipWhitespace() {
@@ -49,7 +56,8 @@ public enum JSONReader {
 
         mutating func value(depth: Int) -> JSONValue? {
             skipWhitespace()
-            guard index < bytes.count, depth <= maximumDepth else { return nil }
+            valuesLeft -= 1
+            guard index < bytes.count, depth <= maximumDepth, valuesLeft >= 0 else { return nil }
             switch bytes[index] {
             case UInt8(ascii: "{"): return object(depth: depth + 1)
             case UInt8(ascii: "["): return array(depth: depth + 1)

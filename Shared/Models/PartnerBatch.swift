@@ -3,19 +3,35 @@ import Foundation
 /// RFC 4180 CSV read incrementally: feed bytes as they come, take the complete records. Quoted fields
 /// may hold commas, doubled quotes and line breaks; a UTF-8 byte-order mark is skipped; CRLF or LF.
 public struct CSVParser: Sendable {
+    /// A record, or one longer than the parser's limit (its bytes were not kept).
+    public enum Row: Sendable, Equatable {
+        case fields([String])
+        case tooLong
+    }
+
+    /// Bytes a record may have; past it the record is read to its end without keeping anything.
+    public let maximumRecordBytes: Int
+    private var recordBytes = 0
     private var field: [UInt8] = []
     private var record: [String] = []
     private var quoted = false
     private var quoteSeen = false  // a quote inside a quoted field: the end, or the first of a doubled quote
     private var atFieldStart = true
-    private var records: [[String]] = []
+    private var records: [Row] = []
     /// The first bytes, until it is known whether they are a byte-order mark.
     private var head: [UInt8]? = []
 
-    public init() {}
+    public init(maximumRecordBytes: Int = PartnerBatchReader.maximumRowBytes) {
+        self.maximumRecordBytes = maximumRecordBytes
+    }
+
+    /// The records completed by `bytes` (a record over the limit as an empty one).
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [[String]] {
+        rows(bytes).map { if case .fields(let fields) = $0 { fields } else { [] } }
+    }
 
     /// The records completed by `bytes`.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [[String]] {
+    public mutating func rows(_ bytes: some Sequence<UInt8>) -> [Row] {
         for byte in bytes {
             if var pending = head {
                 pending.append(byte)
@@ -34,16 +50,17 @@ public struct CSVParser: Sendable {
     }
 
     private mutating func take(_ byte: UInt8) {
+        recordBytes += 1
         if quoted {
             if quoteSeen {
                 quoteSeen = false
-                if byte == UInt8(ascii: "\"") { field.append(byte); return }
+                if byte == UInt8(ascii: "\"") { keep(byte); return }
                 quoted = false  // that was the closing quote; this byte follows the field
             } else if byte == UInt8(ascii: "\"") {
                 quoteSeen = true
                 return
             } else {
-                field.append(byte)
+                keep(byte)
                 return
             }
         }
@@ -56,16 +73,27 @@ public struct CSVParser: Sendable {
         case UInt8(ascii: "\n"):
             if field.last == UInt8(ascii: "\r") { field.removeLast() }
             endField()
-            if record != [""] { records.append(record) }  // blank lines are skipped
-            record.removeAll(keepingCapacity: true)
+            if let row = endRecord() { records.append(row) }
         default:
-            field.append(byte)
+            keep(byte)
             atFieldStart = false
+        }
+    }
+
+    /// A byte of the field, unless the record is already over the limit (then nothing more is kept).
+    private mutating func keep(_ byte: UInt8) {
+        if recordBytes <= maximumRecordBytes { field.append(byte) } else if !field.isEmpty || !record.isEmpty {
+            field.removeAll()
+            record.removeAll()
         }
     }
 
     /// The last record (a file need not end with a line break); throws on an unterminated quoted field.
     public mutating func finish() throws(ValidationProblem) -> [[String]] {
+        try finishRows().map { if case .fields(let fields) = $0 { fields } else { [] } }
+    }
+
+    public mutating func finishRows() throws(ValidationProblem) -> [Row] {
         if let pending = head {
             head = nil
             for early in pending { take(early) }
@@ -76,17 +104,26 @@ public struct CSVParser: Sendable {
         quoted = false
         quoteSeen = false
         if field.last == UInt8(ascii: "\r") { field.removeLast() }
-        guard !field.isEmpty || !record.isEmpty else { return done }
+        guard !field.isEmpty || !record.isEmpty || recordBytes > maximumRecordBytes else { return done }
         endField()
-        if record != [""] { done.append(record) }
-        record.removeAll()
+        if let row = endRecord() { done.append(row) }
         return done
     }
 
     private mutating func endField() {
-        record.append(String(decoding: field, as: UTF8.self))
+        if recordBytes <= maximumRecordBytes { record.append(String(decoding: field, as: UTF8.self)) }
         field.removeAll(keepingCapacity: true)
         atFieldStart = true
+    }
+
+    /// The record just ended; nil for a blank line (skipped).
+    private mutating func endRecord() -> Row? {
+        defer {
+            record.removeAll(keepingCapacity: true)
+            recordBytes = 0
+        }
+        if recordBytes > maximumRecordBytes { return .tooLong }
+        return record == [""] ? nil : .fields(record)
     }
 }
 
@@ -213,6 +250,15 @@ public struct PartnerEnvelopeAssembler: Sendable {
 /// The elements of a top-level JSON array, cut out as they come (each then read with `JSONReader`), so
 /// that a large array is never held whole.
 public struct JSONArraySplitter: Sendable {
+    /// An element's bytes, or an element longer than the limit (its bytes were not kept).
+    public enum Element: Sendable, Equatable {
+        case bytes([UInt8])
+        case tooLong
+    }
+
+    /// Bytes an element may have; past it the element is read to its end without keeping anything.
+    public let maximumElementBytes: Int
+    private var elementBytes = 0
     private var element: [UInt8] = []
     private var depth = 0  // 1 inside the top-level array
     private var inString = false
@@ -220,11 +266,27 @@ public struct JSONArraySplitter: Sendable {
     private var opened = false
     public private(set) var closed = false
 
-    public init() {}
+    public init(maximumElementBytes: Int = PartnerBatchReader.maximumRowBytes) {
+        self.maximumElementBytes = maximumElementBytes
+    }
+
+    /// The elements completed by `bytes` (one over the limit as an empty one); throws when the text is not an array.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(ValidationProblem) -> [[UInt8]] {
+        try elements(bytes).map { if case .bytes(let bytes) = $0 { bytes } else { [] } }
+    }
 
     /// The elements completed by `bytes`; throws when the text is not an array.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(ValidationProblem) -> [[UInt8]] {
-        var elements: [[UInt8]] = []
+    public mutating func elements(_ bytes: some Sequence<UInt8>) throws(ValidationProblem) -> [Element] {
+        var elements: [Element] = []
+        func complete() {
+            elements.append(elementBytes > maximumElementBytes ? .tooLong : .bytes(element))
+            element.removeAll(keepingCapacity: elementBytes <= maximumElementBytes)
+            elementBytes = 0
+        }
+        func keep(_ byte: UInt8) {
+            elementBytes += 1
+            if elementBytes <= maximumElementBytes { element.append(byte) } else if !element.isEmpty { element.removeAll() }
+        }
         for byte in bytes {
             if closed {
                 guard Self.isSpace(byte) else { throw ValidationProblem(field: "body", reason: "has text after the closing ]") }
@@ -238,31 +300,31 @@ public struct JSONArraySplitter: Sendable {
                 continue
             }
             if inString {
-                element.append(byte)
+                keep(byte)
                 if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
                 continue
             }
             switch byte {
             case UInt8(ascii: "\""):
                 inString = true
-                element.append(byte)
+                keep(byte)
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 depth += 1
-                element.append(byte)
+                keep(byte)
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
                 if depth == 0 {
                     closed = true
-                    if element.contains(where: { !Self.isSpace($0) }) { elements.append(element) }
+                    if elementBytes > maximumElementBytes || element.contains(where: { !Self.isSpace($0) }) { complete() }
                     element.removeAll()
+                    elementBytes = 0
                 } else {
-                    element.append(byte)
+                    keep(byte)
                 }
             case UInt8(ascii: ",") where depth == 1:
-                elements.append(element)
-                element.removeAll(keepingCapacity: true)
+                complete()
             default:
-                element.append(byte)
+                keep(byte)
             }
         }
         return elements
@@ -301,11 +363,17 @@ public struct PartnerBatchReader: Sendable {
         case malformed(row: Int, reason: String)
     }
 
+    /// Bytes one row may have (a CSV record, an NDJSON line, a JSON element): a signature is a few hundred.
+    /// A longer row is reported as unreadable and none of it is kept, so a 60 MiB cell costs nothing.
+    public static let maximumRowBytes = 16 * 1024
+    static let tooLong = "is longer than \(maximumRowBytes / 1024) KiB"
+
     public let format: Format
     private var csv = CSVParser()
     private var header: [String]?
     private var recordNumber = 0
     private var line: [UInt8] = []
+    private var lineBytes = 0
     private var array = JSONArraySplitter()
 
     public init(format: Format) {
@@ -320,10 +388,10 @@ public struct PartnerBatchReader: Sendable {
 
     public mutating func feed(_ bytes: some Collection<UInt8>) throws(ValidationProblem) -> [Item] {
         switch format {
-        case .csv: return try records(csv.feed(bytes))
+        case .csv: return try records(csv.rows(bytes))
         case .json:
             var items: [Item] = []
-            for element in try array.feed(bytes) { items.append(json(element)) }
+            for element in try array.elements(bytes) { items.append(json(element)) }
             return items
         case .ndjson:
             var items: [Item] = []
@@ -331,9 +399,11 @@ public struct PartnerBatchReader: Sendable {
                 if byte == UInt8(ascii: "\n") {
                     recordNumber += 1
                     if let item = ndjsonLine() { items.append(item) }
-                    line.removeAll(keepingCapacity: true)
+                    line.removeAll(keepingCapacity: lineBytes <= Self.maximumRowBytes)
+                    lineBytes = 0
                 } else {
-                    line.append(byte)
+                    lineBytes += 1
+                    if lineBytes <= Self.maximumRowBytes { line.append(byte) } else if !line.isEmpty { line.removeAll() }
                 }
             }
             return items
@@ -343,7 +413,7 @@ public struct PartnerBatchReader: Sendable {
     public mutating func finish() throws(ValidationProblem) -> [Item] {
         switch format {
         case .csv:
-            let items = try records(try csv.finish())
+            let items = try records(try csv.finishRows())
             guard header != nil else { throw ValidationProblem(field: "body", reason: "is empty: a CSV batch needs a header row") }
             return items
         case .json:
@@ -356,10 +426,15 @@ public struct PartnerBatchReader: Sendable {
     }
 
     /// CSV rows are numbered as in a spreadsheet: the header is row 1.
-    private mutating func records(_ records: [[String]]) throws(ValidationProblem) -> [Item] {
+    private mutating func records(_ rows: [CSVParser.Row]) throws(ValidationProblem) -> [Item] {
         var items: [Item] = []
-        for values in records {
+        for row in rows {
             recordNumber += 1
+            guard case .fields(let values) = row else {
+                if header == nil { throw ValidationProblem(field: "body", reason: "the header row \(Self.tooLong)") }
+                items.append(.malformed(row: recordNumber, reason: Self.tooLong))
+                continue
+            }
             guard let header else {
                 guard values.contains(where: { $0.trimmingWhitespace().lowercased() == "email" }) else {
                     throw ValidationProblem(field: "body", reason: "the first CSV row must name the columns (name, email, country, …)")
@@ -375,13 +450,15 @@ public struct PartnerBatchReader: Sendable {
     }
 
     private func ndjsonLine() -> Item? {
+        if lineBytes > Self.maximumRowBytes { return .malformed(row: recordNumber, reason: Self.tooLong) }
         guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { return nil }
         return parse(line, row: recordNumber)
     }
 
-    private mutating func json(_ element: [UInt8]) -> Item {
+    private mutating func json(_ element: JSONArraySplitter.Element) -> Item {
         recordNumber += 1
-        return parse(element, row: recordNumber)
+        guard case .bytes(let bytes) = element else { return .malformed(row: recordNumber, reason: Self.tooLong) }
+        return parse(bytes, row: recordNumber)
     }
 
     private func parse(_ bytes: [UInt8], row: Int) -> Item {

@@ -33,6 +33,8 @@ public enum WireDecodingProblem: Error, Equatable, Sendable, CustomStringConvert
     case unsupportedVersion(schema: String, found: Int?, supported: Int)
     /// The JSON does not match the contract; `path` names the field.
     case invalid(path: String, reason: String)
+    /// The body is longer than the consumer reads (checked before parsing).
+    case tooLarge(bytes: Int, maximum: Int)
 
     /// A short machine-readable code, used in dead-letter headers and metrics labels.
     public var code: String {
@@ -41,12 +43,14 @@ public enum WireDecodingProblem: Error, Equatable, Sendable, CustomStringConvert
         case .wrongSchema: "wrong_schema"
         case .unsupportedVersion: "unsupported_version"
         case .invalid: "invalid"
+        case .tooLarge: "too_large"
         }
     }
 
     public var description: String {
         switch self {
         case .notJSON: "the body is not a JSON object"
+        case .tooLarge(let bytes, let maximum): "the body has \(bytes) bytes, more than the \(maximum) this service reads"
         case .wrongSchema(let expected, let found): "expected schema \(expected), found \(found ?? "none")"
         case .unsupportedVersion(let schema, let found, let supported):
             "\(schema) version \(found.map(String.init) ?? "none") is not supported (this service reads version \(supported))"
@@ -67,8 +71,10 @@ public enum WireCodec {
     }
 
     /// For hand-read messages: the body's members once it is a JSON object of the right schema and version.
-    static func header<M: WireMessage>(of body: [UInt8], expecting: M.Type) -> Result<[String: JSONValue], WireDecodingProblem> {
-        guard case .object(let object)? = JSONReader.parse(body) else { return .failure(.notJSON) }
+    static func header<M: WireMessage>(
+        of body: [UInt8], expecting: M.Type, maximumValues: Int = JSONReader.defaultMaximumValues
+    ) -> Result<[String: JSONValue], WireDecodingProblem> {
+        guard case .object(let object)? = JSONReader.parse(body, maximumValues: maximumValues) else { return .failure(.notJSON) }
         let schema: String?
         switch object["schema"] {
         case nil, .null?: schema = nil

@@ -52,6 +52,20 @@ struct EnvelopeTests {
         #expect(throws: WireDecodingProblem.self) { try WireCodec.decode(Envelope.self, from: WireCodec.encode(big)).get() }
     }
 
+    @Test("an envelope over 2 MiB is refused before it is parsed; a wide one within it is refused by the reader's value bound")
+    func refusesHugeAndWideEnvelopes() {
+        let huge = Array(#"{"schema":"undersigned.envelope","version":1,"envelope_id":"5d7c2a10-8e0b-4b1e-a3f4-1c2d3e4f5a61","signatures":["#.utf8)
+            + Array(repeating: UInt8(ascii: "1"), count: 3 << 20) + Array("]}".utf8)
+        #expect(Envelope.decode(wire: huge) == .failure(.tooLarge(bytes: huge.count, maximum: Envelope.maximumBytes)))
+        #expect(WireDecodingProblem.tooLarge(bytes: 1, maximum: 0).code == "too_large")
+        let wide = Array(#"{"schema":"undersigned.envelope","version":1,"envelope_id":"5d7c2a10-8e0b-4b1e-a3f4-1c2d3e4f5a61","signatures":[{"x":["#.utf8)
+            + Array(repeating: Array("0,".utf8), count: 300_000).joined() + Array("0]}]}".utf8)
+        #expect(wide.count < Envelope.maximumBytes)
+        #expect(Envelope.decode(wire: wide) == .failure(.notJSON))
+        let deep = "[" + String(repeating: "[", count: 100) + String(repeating: "]", count: 101)
+        #expect(JSONReader.parse(Array(deep.utf8)) == nil, "depth is bounded")
+    }
+
     @Test("bad signatures are reported by index; the good ones are kept")
     func keepsGoodSignatures() throws {
         var object = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [
@@ -76,7 +90,9 @@ struct EnvelopeTests {
         let properties = schema["properties"] as! [String: Any]
         let signatureSchema = (schema["$defs"] as! [String: Any])["signature"] as! [String: Any]
         let signatureProperties = signatureSchema["properties"] as! [String: Any]
-        let encoded = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [Self.signature()])))) as! [String: Any]
+        var full = Self.signature()
+        (full.language, full.textVersion) = ("fr", 7)  // the optional fields too
+        let encoded = try JSONSerialization.jsonObject(with: Data(WireCodec.encode(Envelope(signatures: [full])))) as! [String: Any]
         #expect(Set(encoded.keys).isSubset(of: Set(properties.keys)))
         #expect(Set(schema["required"] as! [String]).isSubset(of: Set(encoded.keys)))
         let encodedSignature = (encoded["signatures"] as! [[String: Any]])[0]
@@ -84,6 +100,8 @@ struct EnvelopeTests {
         #expect(Set(encodedSignature.keys) == Set(signatureProperties.keys).subtracting(["person"]))
         #expect(Set(signatureSchema["required"] as! [String]).isSubset(of: Set(encodedSignature.keys)))
         #expect((properties["schema"] as! [String: Any])["const"] as? String == Envelope.schema)
+        let decoded = try WireCodec.decode(Envelope.self, from: WireCodec.encode(Envelope(signatures: [full]))).get()
+        #expect(decoded.signatures.first?.language == "fr" && decoded.signatures.first?.textVersion == 7, "the optional fields round-trip")
         #expect((properties["version"] as! [String: Any])["const"] as? Int == Envelope.version)
         let items = (properties["signatures"] as! [String: Any])
         #expect(items["maxItems"] as? Int == Envelope.maximumSignatures)

@@ -57,6 +57,19 @@ struct PartnerBatchTests {
         #expect(try Self.rows(array, as: .json, piece: piece) == ["1: ada@example.org", "2: unreadable, must be a JSON object", "3: grace@example.org"])
     }
 
+    @Test("a row longer than 16 KiB (a 1 MiB cell, line or element) is unreadable, its neighbours are read, nothing of it is kept",
+          arguments: [7, 4096, 1 << 20])
+    func oversizedRows(piece: Int) throws {
+        let huge = String(repeating: "x", count: 1 << 20)
+        let csv = "name,email,country\nAda,ada@example.org,GB\n\"\(huge)\",big@example.org,FR\nGrace,grace@example.org,US\n"
+        #expect(try Self.rows(csv, as: .csv, piece: piece) == ["2: ada@example.org", "3: unreadable, is longer than 16 KiB", "4: grace@example.org"])
+        let ndjson = "{\"email\":\"ada@example.org\"}\n{\"name\":\"\(huge)\"}\n{\"email\":\"grace@example.org\"}"
+        #expect(try Self.rows(ndjson, as: .ndjson, piece: piece) == ["1: ada@example.org", "2: unreadable, is longer than 16 KiB", "3: grace@example.org"])
+        let array = "[{\"email\":\"ada@example.org\"},{\"name\":[\"\(huge)\", {\"a\":\"]\"}]},{\"email\":\"grace@example.org\"}]"
+        #expect(try Self.rows(array, as: .json, piece: piece) == ["1: ada@example.org", "2: unreadable, is longer than 16 KiB", "3: grace@example.org"])
+        #expect(throws: ValidationProblem.self) { try PartnerBatchReader.read(Array("\(huge),email\nAda,a@example.org\n".utf8)) }
+    }
+
     @Test("a file's format is sniffed from its first significant byte, and a file without its header row is refused")
     func readerSniffsAndRefuses() throws {
         #expect(PartnerBatchReader.Format(sniffing: Array("\u{FEFF} \n[{}]".utf8)) == .json)

@@ -7,6 +7,24 @@ PG_BIN=/usr/lib/postgresql/15/bin
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# The ports of each script, so that scripts/up's suite, the tests, a chaos run and the benchmark run side by
+# side on one machine (each block is the script's alone; the variables move a block):
+#   scripts/up          HTTP 8080-8179 (UNDERSIGNED_LOCAL_HTTP_PORT), AMQP 5672, PostgreSQL 5432
+#   scripts/test        AMQP 5673 (UNDERSIGNED_TEST_AMQP_PORT), PostgreSQL 5442; `swift test` picks free HTTP ports
+#   scripts/chaos       HTTP 8500-8599 (UNDERSIGNED_CHAOS_INTAKE_PORT), AMQP 5674, PostgreSQL 5443
+#   scripts/bench       HTTP 8300-8399 (UNDERSIGNED_BENCH_HTTP_PORT), AMQP 5676, PostgreSQL 5445
+#   scripts/api-check   HTTP 8400-8499 (UNDERSIGNED_API_HTTP_PORT), AMQP 5677, PostgreSQL 5446
+# RabbitMQ also takes AMQP+10000 (management), AMQP+10020 (Prometheus) and AMQP+20000 (distribution).
+
+# port_taken PORT: something listens on 127.0.0.1:PORT.
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# need_port PORT WHAT: dies, saying what to change, when something else listens on PORT.
+need_port() {
+  port_taken "$1" && die "port $1 is taken (something else listens on 127.0.0.1:$1): $2"
+  return 0
+}
+
 # ensure_packages PKG...: apt-get installs the Debian packages that are not installed yet.
 ensure_packages() {
   local missing=()
@@ -65,10 +83,14 @@ management.tcp.ip = 127.0.0.1
 management.tcp.port = $mgmt
 prometheus.tcp.port = $((mgmt + 20))
 loopback_users = none
+max_message_size = 4194304
 log.console = false
 log.file.level = warning
 CONF
   if rabbitmq_running "$dir" "$node"; then log "RabbitMQ $node already running on 127.0.0.1:$amqp"; return 0; fi
+  for port in "$amqp" "$mgmt" "$((mgmt + 20))" "$dist"; do
+    need_port "$port" "RabbitMQ $node cannot listen there; choose another AMQP port (see the port plan in scripts/lib/servers.sh)"
+  done
   log "starting RabbitMQ $node on 127.0.0.1:$amqp (data in $dir)"
   (rabbit_env "$dir" "$node" "$dist"; "$RABBIT_BIN/rabbitmq-server" -detached >/dev/null 2>&1) \
     || die "rabbitmq-server did not start; see $dir/log"
@@ -147,6 +169,7 @@ synchronous_commit = on
 CONF
   fi
   if postgres_running "$dir"; then log "PostgreSQL already running on 127.0.0.1:$port"; return 0; fi
+  need_port "$port" "PostgreSQL for $dir cannot listen there; choose another port (see the port plan in scripts/lib/servers.sh)"
   log "starting PostgreSQL on 127.0.0.1:$port (data in $dir/data)"
   runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null \
     || die "PostgreSQL did not start; see $dir/log"
