@@ -156,7 +156,7 @@ let package = Package(
             .testTarget(
                 name: "UnitTests",
                 dependencies: [
-                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages",
+                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages", "Ctl",
                     .product(name: "NIOEmbedded", package: "swift-nio"),
                 ],
                 path: "Tests/UnitTests",

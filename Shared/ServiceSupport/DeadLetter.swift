@@ -31,6 +31,11 @@ public struct DeadLetter: Error, Sendable {
     func message(service: String, queue: String, deadExchange: String, now: Date = Date()) -> OutgoingMessage {
         var properties = delivery.properties
         properties.persistent = true
+        // What the sender wrote about deaths is not ours to keep: `dead requeue` trusts an `x-death` as the
+        // broker's own record, and our headers below as ours.
+        properties.headers = properties.headers.filter { key, _ in
+            key != "x-death" && !key.hasPrefix("x-first-death") && !key.hasPrefix("x-last-death")
+        }
         // user_id must match the publishing connection's login or RabbitMQ closes the channel;
         // keep the original provenance in a header instead.
         if let userID = properties.userID {

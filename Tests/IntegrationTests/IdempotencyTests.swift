@@ -15,6 +15,43 @@ struct IdempotencyTests {
         try await Sandbox.with(milestones: [50]) { sandbox in try await countedOnce(sandbox) }
     }
 
+    @Test("tally counts only signatures that are stored: forged ids, and a real id with another country, count nothing")
+    func forgedEventsCountNothing() async throws {
+        try await Sandbox.with { sandbox in
+            let (names, connection, petition) = (sandbox.names, try sandbox.connection, sandbox.petition)
+            var events: [SignatureAccepted] = []
+            for i in 0..<5 {
+                let id = try connection.query("""
+                    INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, source, signed_at)
+                    VALUES (\(petition.id), \(ByteA(Array(repeating: UInt8(200 + i), count: 32))), \(UUID()), 'x', 'KE', 'web', now())
+                    RETURNING id
+                    """).first!.decode(Int64.self, 0)
+                events.append(SignatureAccepted(signatureID: id, submissionID: UUID(), petition: petition.slug, country: "KE",
+                                                source: "web", signedAt: Date(), acceptedAt: Date()))
+            }
+            let forged = (1...5).map { n in
+                SignatureAccepted(signatureID: events.last!.signatureID + 1_000_000 * Int64(n), submissionID: UUID(), petition: petition.slug,
+                                  country: "US", source: "web", signedAt: Date(), acceptedAt: Date())
+            } + [SignatureAccepted(signatureID: events[0].signatureID, submissionID: UUID(), petition: petition.slug, country: "US",
+                                   source: "web", signedAt: Date(), acceptedAt: Date())]
+            let suite = try await sandbox.start()
+            let publisher = sandbox.publisher()
+            try await publisher.publish(OutgoingMessage(exchange: names.acceptedExchange, routingKey: "test",
+                                                        body: WireCodec.encode(SignaturesAccepted(events: forged))))
+            try await publisher.publish(OutgoingMessage(exchange: names.acceptedExchange, routingKey: "test",
+                                                        body: WireCodec.encode(SignaturesAccepted(events: events))))
+            #expect(try await TestEnvironment.eventually { try await suite.total() == 5 })
+            let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
+            #expect(try await TestEnvironment.eventually { try admin.queueStatus(names.tallyQueue).messages == 0 })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await suite.total() == 5)
+            #expect(try sandbox.rows("SELECT count(*) FROM petition_counts WHERE country = 'US' AND count > 0") == 0)
+            #expect(try Recount.check(on: connection).isConsistent)
+            await publisher.shutdown()
+            await suite.stop()
+        }
+    }
+
     private func countedOnce(_ sandbox: Sandbox) async throws {
         let (names, connection, petition) = (sandbox.names, try sandbox.connection, sandbox.petition)
         // Real signature rows, so that recount can compare.

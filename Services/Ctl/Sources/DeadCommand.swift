@@ -1,9 +1,9 @@
 import AMQP
-import Synchronization
 import ArgumentParser
 import Foundation
 import Models
 import ServiceSupport
+import Synchronization
 
 struct DeadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,9 +63,18 @@ struct DeadCommand: AsyncParsableCommand {
                 configuration: .init(connection: environment.common.amqp(role: "ctl-publisher"), topology: .undersigned(environment.common.topology)),
                 logger: Environment.logger)
             publisher.start()
+            let names = environment.common.topology
+            let work = names.prefix + options.queue
+            let refused = Mutex(0)
             let letters = try await DeadLetters.read(options) { letters in
+                // A letter whose origin is not an exchange that feeds this queue is put back as it was.
+                let messages = letters.map { letter in
+                    DeadLetters.republished(letter, queue: work, names: names)
+                        ?? OutgoingMessage(exchange: "", routingKey: names.deadQueue(for: work), body: letter.body, properties: letter.properties)
+                }
                 do {
-                    try await publisher.publish(letters.map(DeadLetters.original))
+                    try await publisher.publish(messages)
+                    refused.withLock { $0 += messages.filter { $0.exchange.isEmpty }.count }
                     return .ack
                 } catch {
                     print("could not republish: \(error)")
@@ -73,7 +82,9 @@ struct DeadCommand: AsyncParsableCommand {
                 }
             }
             await publisher.shutdown()
-            print("requeued \(letters.count) message(s) from \(options.queue).dead")
+            let kept = refused.withLock { $0 }
+            print("requeued \(letters.count - kept) message(s) from \(options.queue).dead"
+                + (kept > 0 ? "; \(kept) kept there: their origin is not an exchange that feeds \(options.queue) (forged or foreign)" : ""))
         }
     }
 }
@@ -141,18 +152,60 @@ enum DeadLetters {
         return first
     }
 
-    /// The message as it was before it died: original exchange and routing key, our headers removed.
-    static func original(_ letter: Delivery) -> OutgoingMessage {
-        var properties = letter.properties
-        let headers = properties.headers
-        var exchange = headers[DeadLetter.Header.originalExchange]?.stringValue
-        var routingKey = headers[DeadLetter.Header.originalRoutingKey]?.stringValue
-        if exchange == nil, let death = death(letter) {
-            exchange = death["exchange"]?.stringValue
-            if case .array(let keys)? = death["routing-keys"] { routingKey = keys.first?.stringValue }
+    /// Where a letter was published before it died, by what vouches for it: the broker's own `x-death` when
+    /// the broker dead-lettered it (then every other header, `x-undersigned-…` included, is the sender's
+    /// word); else the headers our services wrote when they dead-lettered it (they overwrite whatever a
+    /// sender put there, and drop a sender's `x-death`). Nil when neither says.
+    static func origin(_ letter: Delivery) -> (exchange: String, routingKey: String)? {
+        if let death = death(letter), let exchange = death["exchange"]?.stringValue {
+            guard case .array(let keys)? = death["routing-keys"], let key = keys.first?.stringValue else { return nil }
+            return (exchange, key)
         }
-        properties.headers = headers.filter { !$0.key.hasPrefix("x-undersigned-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death") && !$0.key.hasPrefix("x-last-death") }
-        return OutgoingMessage(exchange: exchange ?? letter.exchange, routingKey: routingKey ?? letter.routingKey, body: letter.body, properties: properties)
+        let headers = letter.properties.headers
+        guard let exchange = headers[DeadLetter.Header.originalExchange]?.stringValue,
+            let key = headers[DeadLetter.Header.originalRoutingKey]?.stringValue
+        else { return nil }
+        return (exchange, key)
+    }
+
+    /// The exchanges that feed a work queue: a letter of that queue goes back to one of these, or nowhere.
+    static func sources(of queue: String, names: TopologyNames) -> Set<String> {
+        switch queue {
+        case names.dedupQueue: [names.submittedExchange, names.partnersExchange]
+        case names.tallyQueue: [names.acceptedExchange]
+        case names.deliveryMilestonesQueue: [names.milestonesExchange]
+        case names.deliveryReceiptsQueue: [names.partnerReceiptsExchange]
+        default: []
+        }
+    }
+
+    /// The message as it was before it died (for `dead list`): its origin, our headers removed.
+    static func original(_ letter: Delivery) -> OutgoingMessage {
+        let origin = origin(letter)
+        return OutgoingMessage(
+            exchange: origin?.exchange ?? letter.exchange, routingKey: origin?.routingKey ?? letter.routingKey, body: letter.body,
+            properties: cleaned(letter.properties, keepPartner: true))
+    }
+
+    /// The message to publish again for a letter of `queue`, or nil when its origin is not one of the
+    /// exchanges that feed `queue` (a forged letter: it stays where it is). `user_id` is cleared (the
+    /// republisher is not the sender; a partner's message is taken by its routing key, which the broker
+    /// checked on the way in), and `x-partner` is kept only on intake's own exchange, where partners
+    /// cannot write.
+    static func republished(_ letter: Delivery, queue: String, names: TopologyNames) -> OutgoingMessage? {
+        guard let origin = origin(letter), sources(of: queue, names: names).contains(origin.exchange) else { return nil }
+        var properties = cleaned(letter.properties, keepPartner: origin.exchange == names.submittedExchange)
+        properties.userID = nil
+        return OutgoingMessage(exchange: origin.exchange, routingKey: origin.routingKey, body: letter.body, properties: properties)
+    }
+
+    private static func cleaned(_ properties: MessageProperties, keepPartner: Bool) -> MessageProperties {
+        var properties = properties
+        properties.headers = properties.headers.filter { key, _ in
+            !key.hasPrefix("x-undersigned-") && key != "x-death" && !key.hasPrefix("x-first-death") && !key.hasPrefix("x-last-death")
+                && (keepPartner || key != "x-partner")
+        }
+        return properties
     }
 }
 

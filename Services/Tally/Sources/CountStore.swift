@@ -3,7 +3,8 @@ import Models
 import Postgres
 
 /// Exactly-once counting: the ids counted are recorded in `tally_counted` in the same transaction as
-/// the increments, so a redelivered event changes nothing.
+/// the increments, so a redelivered event changes nothing; an event whose signature is not stored (a
+/// forged one, or one erased meanwhile) counts nothing.
 enum CountStore {
     /// Counts the events not counted before; returns the ids of the petitions whose counts changed.
     static func count(_ events: [SignatureAccepted], shard: Int, on connection: PostgresConnection) throws -> [Int64] {
@@ -11,8 +12,13 @@ enum CountStore {
         let unique = events.filter { seen.insert($0.signatureID).inserted }
         let rows = try connection.query("""
             WITH input AS (
-                SELECT * FROM unnest(\(unique.map(\.signatureID))::bigint[], \(unique.map(\.petition))::text[],
-                                     \(unique.map(\.country))::text[]) AS t(signature_id, petition, country)
+                -- Only signatures that exist, of the petition and country the event names: an event is counted
+                -- because dedup stored its signature, never because a message says so.
+                SELECT t.signature_id, t.petition, s.country
+                FROM unnest(\(unique.map(\.signatureID))::bigint[], \(unique.map(\.petition))::text[],
+                            \(unique.map(\.country))::text[]) AS t(signature_id, petition, country)
+                JOIN signatures s ON s.id = t.signature_id AND s.country = t.country
+                JOIN petitions p ON p.id = s.petition_id AND p.slug = t.petition
             ),
             counted AS (
                 INSERT INTO tally_counted (signature_id)
