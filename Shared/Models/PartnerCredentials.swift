@@ -5,11 +5,18 @@ import Foundation
 /// shown once. Only the API key's SHA-256 is kept (the key has 256 bits, so a slow hash adds nothing).
 public enum PartnerCredentials {
     /// `^[a-z][a-z0-9-]{1,31}$`: the partner's RabbitMQ login, routing-key prefix and queue-name part.
+    /// Names a partner cannot have: the broker's default and administrative users, and (by prefix)
+    /// `undersigned…` and `rabbitmq…`, which are, or could become, the services' own logins.
+    public static let reservedNames: Set<String> = ["guest", "admin", "administrator", "root", "management", "monitoring", "operator", "ops"]
+
     public static func validateName(_ name: String) throws(ValidationProblem) -> String {
         guard (2...32).contains(name.utf8.count), let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
             name.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: "-") })
         else {
             throw ValidationProblem(field: "partner", reason: "must be 2 to 32 lower-case letters, digits or dashes, starting with a letter")
+        }
+        guard !reservedNames.contains(name), !name.hasPrefix("undersigned"), !name.hasPrefix("rabbitmq") else {
+            throw ValidationProblem(field: "partner", reason: "is reserved for the broker's own and the services' users")
         }
         return name
     }

@@ -313,3 +313,36 @@ def test_push_reads_a_json_array_the_same_way_over_amqp_and_over_http(tmp_path):
         assert eventually(lambda: counted(partner) == 2)
     assert summaries[0] == summaries[1], summaries
     assert summaries[0]["accepted"] == "2" and summaries[0]["invalid"] == "1"
+
+
+def management(method, path, body=None, auth=None):
+    """RabbitMQ's management API as scripts/api-check's administrator (or `auth`)."""
+    import base64
+    import urllib.error
+    import urllib.request
+    base = os.environ["UNDERSIGNED_RABBITMQ_MANAGEMENT_URL"]
+    credentials, host = base.split("://", 1)[1].split("@", 1)
+    request = urllib.request.Request(f"http://{host}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Basic " + base64.b64encode((auth or credentials).encode()).decode()})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_partner_never_takes_the_name_of_a_broker_user_that_exists():
+    # The broker's administrator and reserved names: refused before anything is changed.
+    for name in ("guest", "admin", "undersigned-intake"):
+        result = subprocess.run([ENV.bin, "partner", "add", name], capture_output=True, text=True)
+        assert result.returncode != 0 and "reserved" in result.stderr, result.stderr
+    assert management("GET", "/api/whoami") == 200, "the administrator's password is unchanged"
+    # Any other user that exists (a service's login, say): refused, its password left as it was.
+    name = f"svc-{uuid.uuid4().hex[:6]}"
+    assert management("PUT", f"/api/users/{name}", {"password": "their-own", "tags": "monitoring"}) in (201, 204)
+    result = subprocess.run([ENV.bin, "partner", "add", name], capture_output=True, text=True)
+    assert result.returncode != 0 and "exists already" in result.stderr, result.stderr
+    assert management("GET", "/api/whoami", auth=f"{name}:their-own") == 200
+    assert psql(f"SELECT count(*) FROM partners WHERE name = '{name}'") == ["0"]
+    management("DELETE", f"/api/users/{name}")

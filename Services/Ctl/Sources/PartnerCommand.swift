@@ -26,6 +26,12 @@ struct PartnerCommand: AsyncParsableCommand {
             do { _ = try PartnerCredentials.validateName(name) } catch { throw ValidationError("name \(error.reason)") }
             guard (1...1000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1 to 1000") }
             guard (1...10_000_000).contains(maxBacklog) else { throw ValidationError("--max-backlog must be 1 to 10,000,000") }
+            if let receiptURL {
+                let parts = URLComponents(string: receiptURL)
+                guard let scheme = parts?.scheme?.lowercased(), scheme == "https" || scheme == "http", !(parts?.host ?? "").isEmpty else {
+                    throw ValidationError("--receipt-url must be an https:// URL (http:// only to networks delivery is allowed to call)")
+                }
+            }
         }
 
         func run() async throws {
@@ -36,7 +42,7 @@ struct PartnerCommand: AsyncParsableCommand {
             }
             let credentials = Credentials(name: name)
             try await PartnerAccounts(environment: environment).grant(
-                name, password: credentials.password, maxConnections: maxConnections, maxBacklog: maxBacklog)
+                name, password: credentials.password, maxConnections: maxConnections, maxBacklog: maxBacklog, newUser: true)
             try Partners.create(
                 name: name, apiKey: credentials.apiKey, maxConnections: maxConnections, maxBacklog: maxBacklog, receiptURL: receiptURL,
                 webhookSecret: credentials.webhookSecret, on: database)
@@ -156,7 +162,14 @@ struct PartnerAccounts {
 
     /// Creates or updates the user with least privilege: write to the partners exchange only, with
     /// routing keys `<name>` or `<name>.…` only; read its own receipt queue only; configure nothing.
-    func grant(_ name: String, password: String, maxConnections: Int, maxBacklog: Int) async throws {
+    /// Sets up (or, for a rotation, renews) the partner's broker account. A new partner never takes the name
+    /// of a broker user that exists: that is a service's or an administrator's login, and its password would
+    /// be replaced.
+    func grant(_ name: String, password: String, maxConnections: Int, maxBacklog: Int, newUser: Bool = false) async throws {
+        let user = RabbitManagement.segment(name)
+        if newUser, try await management.call(.GET, "/api/users/\(user)", allowing: [404]).0 != 404 {
+            throw ValidationError("a broker user named \(name) exists already (a service's or an administrator's login): choose another partner name")
+        }
         // The exchanges are declared by the services; declare them here too, in case none ran yet, and the
         // partner's submission queue, as dedup declares it.
         let admin = try AMQPAdmin(configuration: amqp)
@@ -167,7 +180,6 @@ struct PartnerAccounts {
             "pattern": "^\(Self.escaped(submitted))$", "apply-to": "queues", "priority": 10,
             "definition": ["max-length": maxBacklog, "overflow": "reject-publish"],
         ])
-        let user = RabbitManagement.segment(name)
         let vhost = management.vhostSegment
         let queue = names.partnerReceiptsQueue(name)
         try await management.call(.PUT, "/api/users/\(user)", ["password": password, "tags": ""])
