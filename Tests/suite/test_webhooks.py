@@ -130,3 +130,35 @@ def test_two_partners_sending_the_same_envelope_id_each_get_their_own_receipt():
     finally:
         for receiver in receivers:
             receiver.close()
+
+
+def test_a_receipt_webhook_never_follows_a_redirect():
+    """A 307 would resend the signed body wherever the receiver points (another host, https to http): the
+    call is refused at once and the place it points to is never called."""
+    target = Receiver([200])
+    redirecting = Receiver([307])
+    handler = redirecting.server.RequestHandlerClass
+    original = handler.do_POST
+
+    def do_post(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        redirecting.calls.append({"status": 307})
+        self.send_response(307)
+        self.send_header("Location", target.url)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    handler.do_POST = do_post
+    try:
+        partner = add_partner_with_webhook("redirected", redirecting.url)
+        publish(partner, [signature(f"r.{uuid.uuid4().hex[:8]}@example.org")])
+
+        def failed():
+            out = subprocess.run([ENV.bin, "webhooks", "list", "--state", "failed"], check=True, capture_output=True, text=True).stdout
+            return [line for line in out.splitlines() if partner["user"] in line]
+        assert eventually(lambda: failed(), timeout=60), "a redirect was not refused"
+        assert len(redirecting.calls) == 1, "refused at once, not retried"
+        assert "307" in failed()[0] and target.calls == [], "the place the redirect pointed to was never called"
+    finally:
+        handler.do_POST = original
+        redirecting.close()
+        target.close()

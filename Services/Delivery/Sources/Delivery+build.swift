@@ -32,7 +32,7 @@ public enum DeliveryService {
             names.deliveryReceiptsQueue, role: "receipts", prefetch: 100, batchSize: 50,
             ReceiptHandler(pool: pool, giveUpAfter: configuration.webhookGiveUp))
         let webhooks = WebhookDispatcher(
-            pool: pool, settings: .init(baseDelay: configuration.webhookRetryBase),
+            pool: pool, settings: .init(baseDelay: configuration.webhookRetryBase, policy: configuration.outbound),
             secret: { kind, owner, connection in
                 switch kind {
                 case "partner-receipt": try Partners.webhook(partner: owner, on: connection)?.secret
@@ -40,7 +40,7 @@ public enum DeliveryService {
                 }
             },
             logger: logger)
-        let poster = WebhookPoster(timeout: .seconds(120))
+        let poster = WebhookPoster(timeout: .seconds(120), policy: configuration.outbound)
         let runner = DeliveryRunner(
             pool: pool, builder: PackageBuilder(pool: pool, spool: configuration.spool, logger: logger),
             transports: [

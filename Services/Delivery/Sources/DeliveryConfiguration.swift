@@ -27,6 +27,9 @@ public struct DeliveryConfiguration: Sendable {
     /// `UNDERSIGNED_DATA_KEYS`, `UNDERSIGNED_VERIFICATION_SECRET` and `common.publicURL`
     /// (`UNDERSIGNED_PUBLIC_URL`): what the signer verification mails need.
     var sealer: ContactSealer?
+    /// `UNDERSIGNED_OUTBOUND_ALLOW_NETWORKS`: comma-separated CIDR networks webhooks may call although they
+    /// are internal (and over plain http); default none: https to public addresses only.
+    var outbound = OutboundPolicy()
     var verificationTokens: VerificationToken?
     /// `UNDERSIGNED_SMTP_MAX_ATTACHMENT_MIB` (default 20): larger packages are not e-mailed.
     public var maximumAttachmentBytes: Int64 = 20 << 20
@@ -49,6 +52,11 @@ public struct DeliveryConfiguration: Sendable {
         deliveryLease = reader.milliseconds("UNDERSIGNED_DELIVERY_LEASE_MS", default: .seconds(60), in: 1_000...3_600_000)
         scheduleInterval = reader.milliseconds("UNDERSIGNED_DELIVERY_SCHEDULE_MS", default: .seconds(60), in: 100...86_400_000)
         maximumAttachmentBytes = Int64(reader.int("UNDERSIGNED_SMTP_MAX_ATTACHMENT_MIB", default: 20, in: 1...1024)) << 20
+        do {
+            outbound.allowedNetworks = try IPNetwork.list(reader.string("UNDERSIGNED_OUTBOUND_ALLOW_NETWORKS", default: ""))
+        } catch {
+            reader.problem("UNDERSIGNED_OUTBOUND_ALLOW_NETWORKS: \(error.reason)")
+        }
         if let keys = reader.optionalString("UNDERSIGNED_DATA_KEYS") {
             do { sealer = try ContactSealer(keys: keys) } catch { reader.problem(error.reason) }
         }

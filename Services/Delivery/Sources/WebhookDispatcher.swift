@@ -24,6 +24,8 @@ struct WebhookDispatcher: Service {
         var maximumDelay: Duration = .seconds(300)
         /// One call's timeout.
         var timeout: Duration = .seconds(10)
+        /// Where calls may go.
+        var policy = OutboundPolicy()
         /// Calls in flight at once.
         var concurrency = 16
     }
@@ -70,7 +72,7 @@ struct WebhookDispatcher: Service {
             return .retry(status: nil, error: "cannot read the signing secret: \(error)", retryAfter: nil)
         }
         guard let secret else { return .refused(status: nil, error: "\(call.owner) has no webhook secret") }
-        return await WebhookPoster(timeout: settings.timeout).post(
+        return await WebhookPoster(timeout: settings.timeout, policy: settings.policy).post(
             url: call.url, secret: secret, idempotencyKey: call.idempotencyKey, contentType: "application/json", body: .bytes(call.body))
     }
 }

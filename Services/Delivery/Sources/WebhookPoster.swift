@@ -84,7 +84,8 @@ struct Backoff: Sendable {
 /// A signed webhook POST, for partner receipts (a small body from the outbox) and delivery packages (a
 /// file of any size, read in pieces twice: once to sign, once to send). Headers: the signature and its
 /// timestamp (`WebhookSignature`), `Idempotency-Key`, and what the caller adds. A 2xx is delivered; 408,
-/// 429, a 5xx or a network failure is tried again (honouring `Retry-After`); any other status is refused.
+/// 429, a 5xx or a network failure is tried again (honouring `Retry-After`); any other status, a redirect
+/// included, is refused, and so is a URL `OutboundPolicy` does not allow (before anything is sent).
 struct WebhookPoster: Sendable {
     enum Body: Sendable {
         case bytes([UInt8])
@@ -92,10 +93,13 @@ struct WebhookPoster: Sendable {
     }
 
     var timeout: Duration
+    /// Where calls may go (checked before each call); redirects are never followed.
+    var policy = OutboundPolicy()
 
     func post(
         url: String, secret: String, idempotencyKey: String, contentType: String, body: Body, headers extra: [(String, String)] = []
     ) async -> DeliveryOutcome {
+        if let refusal = await policy.refusal(url) { return .refused(status: nil, error: refusal) }
         let timestamp = Int64(Date().timeIntervalSince1970)
         var signer = WebhookSignature.Signer(secret: secret, timestamp: timestamp)
         var request = HTTPClientRequest(url: url)
@@ -119,11 +123,15 @@ struct WebhookPoster: Sendable {
         request.headers.add(name: WebhookSignature.signatureHeader, value: signer.signature())
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .init(timeout))
+            let response = try await OutboundPolicy.client.execute(request, timeout: .init(timeout))
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let status = Int(response.status.code)
             switch status {
             case 200..<300: return .delivered(status)
+            case 300..<400:
+                // Followed, a redirect would send the signed body wherever the receiver (or whoever answers
+                // for it) points, https to http included.
+                return .refused(status: status, error: "the receiver answered \(status) (a redirect), which is not followed: give the final URL")
             case 408, 429, 500...599:
                 let retryAfter = response.headers.first(name: "retry-after").flatMap(Int64.init).map { Duration.seconds(min($0, 3600)) }
                 return .retry(status: status, error: "the receiver answered \(status)", retryAfter: retryAfter)
