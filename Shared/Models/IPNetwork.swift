@@ -22,6 +22,12 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         bytes = all[0..<12].elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) ? Array(all[12...]) : all
     }
 
+    /// What per-address limits count by: an IPv4 address itself, an IPv6 address's /64 (one subscriber's
+    /// network: a phone or a home router hands out addresses from its /64 at will).
+    public var limitKey: IPAddress {
+        bytes.count == 16 ? IPAddress(bytes: Array(bytes[0..<8]) + Array(repeating: 0, count: 8)) : self
+    }
+
     public var description: String {
         var buffer = [CChar](repeating: 0, count: 64)
         var copy = bytes

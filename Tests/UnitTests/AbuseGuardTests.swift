@@ -40,6 +40,17 @@ struct AbuseGuardTests {
         for _ in 0..<100 { try guardian.admit(client: festival, petition: "p") }
     }
 
+    @Test("an IPv6 client is limited by its /64: new addresses from the same network share one bucket")
+    func ipv6Networks() throws {
+        let guardian = Self.guardian { $0.perClient = .init(perSecond: 0.1, burst: 3) }
+        for host in 1...3 { try guardian.admit(client: IPAddress("2001:db8:1:2::\(host)"), petition: "p") }
+        #expect(throws: Problem.self) { try guardian.admit(client: IPAddress("2001:db8:1:2:ffff::9"), petition: "p") }
+        try guardian.admit(client: IPAddress("2001:db8:1:3::1"), petition: "p")  // another /64
+        try guardian.admit(client: IPAddress("198.51.100.7"), petition: "p")
+        #expect(try #require(IPAddress("2001:db8:1:2:aaaa:bbbb:cccc:dddd")).limitKey.description == "2001:db8:1:2::")
+        #expect(try #require(IPAddress("198.51.100.7")).limitKey.description == "198.51.100.7")
+    }
+
     @Test("trending: a source over the share and the minimum is flagged; window 0 turns it off")
     func trending() throws {
         let on = TrendingSources(settings: { var s = AbuseSettings(); s.trendingWindow = .seconds(60); s.trendingMinimum = 5; s.trendingShare = 0.2; return s }())

@@ -322,6 +322,13 @@ def test_a_form_from_another_site_is_refused():
                          {"content-type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"},
                          b"name=Csrf&email=csrf%40example.org&country=FR")
     assert status == 403
+    api = f"{ENV.intake}/v1/petitions/{ENV.petition}/signatures"
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    assert fetch(api, "POST", {**form, "Origin": "https://evil.example"}, b"name=Csrf&email=csrf2%40example.org&country=FR")[0] == 403
+    assert fetch(api, "POST", {**form, "Origin": "null"}, b"name=Csrf&email=csrf3%40example.org&country=FR")[0] == 403
+    # The campaign's own site (a configured CORS origin) may host a form that posts here.
+    tag = uuid.uuid4().hex[:8]
+    assert fetch(api, "POST", {**form, "Origin": "https://peace.example"}, f"name=Site&email=site.{tag}%40example.org&country=FR".encode())[0] == 202
 
 
 def test_ops_see_signatures_per_source():
@@ -335,4 +342,4 @@ def test_ops_see_signatures_per_source():
     token = os.environ["UNDERSIGNED_ADMIN_TOKEN"]
     status, _, body = fetch(f"{ENV.intake}/v1/ops/petitions/{ENV.petition}/sources", headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and {row["source"]: row["signatures"] for row in json.loads(body)["sources"]} == sources
-    assert fetch(f"{ENV.intake}/v1/ops/petitions/{ENV.petition}/sources")[0] == 403
+    assert fetch(f"{ENV.intake}/v1/ops/petitions/{ENV.petition}/sources")[0] in (401, 403), "the admin token is needed"

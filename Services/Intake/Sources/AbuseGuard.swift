@@ -110,7 +110,7 @@ final class AbuseGuard: Sendable {
                               detail: "the campaign blocked this network; if that is a mistake, contact the campaign")
             }
             if let rate = settings.perClient, !settings.allowNetworks.containsAddress(client),
-               let wait = clients.withLock({ $0.take(client, rate: rate, now: now) }) {
+               let wait = clients.withLock({ $0.take(client.limitKey, rate: rate, now: now) }) {
                 refuse("rate_limited", scope: "client")
                 throw Problem(.tooManyRequests, title: "Too many signatures from this address",
                               detail: "try again in a few seconds", retryAfter: max(1, Int(wait.rounded(.up))))
@@ -215,7 +215,7 @@ final class TrendingSources: Sendable {
             var bucket = buckets.removeLast()
             bucket.total += 1
             // Distinct keys per bucket are capped: a flood of new addresses cannot grow memory without end.
-            if let client, bucket.clients.count < 50_000 || bucket.clients[client] != nil { bucket.clients[client, default: 0] += 1 }
+            if let client = client?.limitKey, bucket.clients.count < 50_000 || bucket.clients[client] != nil { bucket.clients[client, default: 0] += 1 }
             if let domain, bucket.domains.count < 50_000 || bucket.domains[domain] != nil { bucket.domains[domain, default: 0] += 1 }
             buckets.append(bucket)
             return rotated

@@ -38,7 +38,8 @@ public enum IntakeService {
         router.addOperationsRoutes(readiness: readiness)
         let directory = PetitionDirectory(pool: pool)
         let signing = SignatureRoutes(
-            directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL, logger: logger)
+            directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL,
+            allowedOrigins: common.corsOrigins, logger: logger)
         signing.add(to: router)
         SigningPageRoutes(directory: directory, signing: signing, abuse: abuse, publicURL: common.publicURL).add(to: router)
         VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)

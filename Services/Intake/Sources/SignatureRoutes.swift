@@ -18,17 +18,20 @@ struct SignatureRoutes {
     let publisher: AMQPPublisher
     let abuse: AbuseGuard
     let publicURL: String
+    /// Origins whose pages may send forms here besides intake's own (`UNDERSIGNED_CORS_ORIGINS`).
+    let allowedOrigins: Set<String>
     let logger: Logger
     private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
     private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
     private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
 
-    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, logger: Logger) {
+    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, allowedOrigins: [String] = [], logger: Logger) {
         self.directory = directory
         self.batcher = batcher
         self.publisher = publisher
         self.abuse = abuse
         self.publicURL = publicURL
+        self.allowedOrigins = Set(allowedOrigins.map { $0.lowercased() })
         self.logger = logger
     }
 
@@ -60,6 +63,10 @@ struct SignatureRoutes {
         let bytes = Array(buffer: body)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let isForm = contentType.hasPrefix("application/x-www-form-urlencoded")
+        // A form on another site must not sign for its visitors (a campaign's own site is a CORS origin).
+        if isForm, !SigningPageRoutes.sameOrigin(request, allowing: allowedOrigins) {
+            throw Problem(.forbidden, title: "Cross-site form", detail: "this form can only be sent from the campaign's own pages", field: "origin")
+        }
         let fields: SignatureRequest
         let signature: Signature
         do {

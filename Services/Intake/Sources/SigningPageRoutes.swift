@@ -171,10 +171,11 @@ struct SigningPageRoutes {
     /// `Referrer-Policy: same-origin`; `null` is what a page hiding its origin sends); a form on another site
     /// must not sign for its visitors. No `Origin` at all (an old browser, a script) is let through: it
     /// proves nothing either way, and the same request can be made without a browser.
-    static func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[.origin] else { return true }
+    static func sameOrigin(_ request: Request, allowing allowed: Set<String> = []) -> Bool {
+        guard let origin = request.headers[.origin]?.lowercased() else { return true }
+        if allowed.contains(origin) { return true }
         guard let host = request.head.authority else { return false }
-        return origin.lowercased().hasSuffix("://" + host.lowercased())
+        return origin.hasSuffix("://" + host.lowercased())
     }
 
     private func html(_ status: HTTPResponse.Status, _ text: String, cache: String) -> Response {
