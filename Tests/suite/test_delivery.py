@@ -325,3 +325,40 @@ def test_done_when_digital_peace_now_crossing_a_milestone_reached_the_webhook_an
         assert any(target in line and transport in line and "delivered" in line for line in table.splitlines())
     un = next(d for d in deliveries(slug) if d["target"] == "un-secretary-general")
     assert os.path.exists(f"{ENV.local}/inbox/webhook/delivery-{un['id']}/verified.txt")
+
+
+def test_the_manifest_lists_the_text_versions_signers_were_shown_with_their_counts_and_texts(tmp_path):
+    slug = new_petition()
+    ctl("petition", "translate", slug, "--lang", "fr", "--title", "Arrêtez les drones", "--text", "Ligne un.",
+        "--consent", "Oui, tenez-moi informé.")
+    with urllib.request.urlopen(f"{ENV.intake}/v1/petitions/{slug}", timeout=10) as response:
+        english = json.load(response)["text_version"]
+    french = int(psql(f"SELECT t.id FROM petition_texts t JOIN petitions p ON p.id = t.petition_id WHERE p.slug = '{slug}' AND t.language = 'fr'")[0])
+    # 3 signers read French, 2 English, 1 sent no version; one forged version (another petition's) is refused.
+    for i, (version, language) in enumerate([(french, "fr")] * 3 + [(english, "en")] * 2 + [(None, None)]):
+        body = json.dumps({"name": f"Reader {i}", "email": f"reader{i}.{slug}@example.org", "country": "FR",
+                           "text_version": version, "language": language}).encode()
+        request = urllib.request.Request(f"{ENV.intake}/v1/petitions/{slug}/signatures", data=body, headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
+    forged = json.dumps({"name": "Forger", "email": f"forger.{slug}@example.org", "country": "FR", "text_version": 1}).encode()
+    try:
+        urllib.request.urlopen(urllib.request.Request(f"{ENV.intake}/v1/petitions/{slug}/signatures", data=forged,
+                                                      headers={"content-type": "application/json"}), timeout=10)
+        raise AssertionError("a text version of another petition was taken")
+    except urllib.error.HTTPError as error:
+        assert error.code == 422 and json.load(error)["field"] == "text_version"
+    assert eventually(lambda: stored(slug) == 6, timeout=60)
+    folder = tmp_path / "office"
+    ctl("petition", "add-target", slug, "files", "--title", "Archive", "--directory", str(folder))
+    ctl("deliver", slug)
+    settled(slug, 1)
+    [package] = package_dirs(folder)
+    texts = json.load(open(f"{package}/manifest.json"))["texts"]
+    assert texts == [
+        {"version": english, "language": "en", "title": "Stop the Drones \u2014 Test", "text": "Line one.\nLine <two> & more.",
+         "consent": "Yes, keep me informed about this campaign by email. I can unsubscribe at any time.", "signatures": 2},
+        {"version": french, "language": "fr", "title": "Arrêtez les drones", "text": "Ligne un.", "consent": "Oui, tenez-moi informé.",
+         "signatures": 3},
+        {"signatures": 1},  # no version recorded
+    ]

@@ -104,3 +104,30 @@ def test_an_unconfirmed_signature_expires_and_its_link_is_refused():
     # The signer can sign again, and confirm in time.
     sign(slug, address)
     assert eventually(lambda: count() == 1, timeout=30)
+
+
+def test_the_mail_is_in_the_signers_language_and_carries_nothing_the_signer_typed():
+    slug = new_petition()
+    ctl("petition", "translate", slug, "--lang", "fr", "--title", "Pétition vérifiée")
+    address = f"amelie.{uuid.uuid4().hex[:8]}@example.org"
+    request = urllib.request.Request(f"{ENV.intake}/v1/petitions/{slug}/signatures", headers={"content-type": "application/json"},
+                                     data=json.dumps({"name": "Buy cheap pills at spam.example", "email": address, "country": "FR",
+                                                      "language": "fr"}).encode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+    french = json.load(open("Shared/Pages/Catalogues/fr.json", encoding="utf-8"))
+    found = []
+
+    def arrived():
+        for path in glob.glob(f"{ENV.local}/inbox/mail/*.eml"):
+            message = email.message_from_bytes(open(path, "rb").read(), policy=email.policy.default)
+            if message["To"] == address:
+                found.append(message)
+                return True
+        return False
+    assert eventually(arrived, timeout=30), "the verification mail arrived"
+    message = found[0]
+    assert message["Subject"].startswith(french["verify_mail_subject"]) and message["Content-Language"] == "fr"
+    body = message.get_content()
+    assert french["verify_mail_body"].split("\n")[0].split("{title}")[0] in body
+    assert "spam.example" not in body and "pills" not in message.as_string(), "the name the signer typed is not in the mail"
