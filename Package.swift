@@ -117,6 +117,7 @@ let package = Package(
             name: "ServiceSupport",
             dependencies: [
                 "AMQP", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,5 +1,7 @@
 import Foundation
 import AMQP
+import Hummingbird
+import HummingbirdCore
 import Postgres
 
 /// The settings every service shares, from `UNDERSIGNED_*` environment variables. Defaults work against
@@ -26,6 +28,15 @@ public struct CommonConfiguration: Sendable {
     /// `UNDERSIGNED_PUBLIC_URL`: where signers reach intake (the signing pages' short links, the QR code on
     /// the stage page, the links in verification mails), default `http://127.0.0.1:8080`; no trailing slash.
     public var publicURL = "http://127.0.0.1:8080"
+    /// `UNDERSIGNED_HTTP_IDLE_TIMEOUT_S`: an HTTP connection with no request in progress, or whose request
+    /// has not arrived whole, is closed after this long (slow senders cannot hold connections), default 30 s.
+    /// A response being written (a live stream) is not idle.
+    public var httpIdleTimeout: Duration = .seconds(30)
+
+    /// The HTTP server every service runs: HTTP/1.1 with the idle timeout.
+    public var httpServer: HTTPServerBuilder {
+        .http1(configuration: .init(idleTimeout: .seconds(Int64(httpIdleTimeout.components.seconds))))
+    }
 
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
     public static let defaultDatabaseURL = "postgresql://undersigned@127.0.0.1:5432/undersigned"
@@ -55,6 +66,7 @@ public struct CommonConfiguration: Sendable {
             instance: instance)
         corsOrigins = reader.string("UNDERSIGNED_CORS_ORIGINS", default: "").split(separator: ",").map { $0.trimmingWhitespace() }
             .filter { !$0.isEmpty }
+        httpIdleTimeout = .seconds(reader.int("UNDERSIGNED_HTTP_IDLE_TIMEOUT_S", default: 30, in: 1...3600))
         publicURL = reader.string("UNDERSIGNED_PUBLIC_URL", default: publicURL).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) || URL(string: publicURL)?.host == nil {
             reader.problem("UNDERSIGNED_PUBLIC_URL: \(publicURL) is not a URL such as https://sign.peace.example")

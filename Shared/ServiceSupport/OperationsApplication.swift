@@ -1,5 +1,6 @@
 import AMQP
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Postgres
 import ServiceLifecycle
@@ -9,14 +10,14 @@ import ServiceLifecycle
 public enum OperationsApplication {
     public static func build(
         name: String, host: String = "0.0.0.0", port: Int, pool: PostgresPool, publisher: AMQPPublisher, consumers: [AMQPConsumer],
-        services: [any Service], onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
+        services: [any Service], server: HTTPServerBuilder = .http1(), onServerRunning: @escaping @Sendable (Int) async -> Void, logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router(options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: []))
         router.addOperationsRoutes(readiness: Readiness.worker(pool: pool, publisher: publisher, consumers: consumers))
         return Application(
-            router: router,
+            router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "undersigned-\(name)"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

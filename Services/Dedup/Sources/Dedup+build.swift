@@ -47,6 +47,6 @@ public enum DedupService {
                 PartnerQueues(pool: pool, consumers: consumers, names: names, interval: configuration.partnerRefresh, logger: logger),
                 EmailRulesWatcher(pool: pool, box: rules, interval: configuration.rulesRefresh, logger: logger),
             ] + workers,
-            onServerRunning: onServerRunning, logger: logger)
+            server: common.httpServer, onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -65,6 +65,6 @@ public enum DeliveryService {
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
                 receipts.1, webhooks, runner, scheduler, mailer,
             ],
-            onServerRunning: onServerRunning, logger: logger)
+            server: common.httpServer, onServerRunning: onServerRunning, logger: logger)
     }
 }

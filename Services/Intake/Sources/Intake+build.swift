@@ -74,7 +74,7 @@ public enum IntakeService {
         ).add(to: router)
 
         return Application(
-            router: router,
+            router: router, server: common.httpServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-intake"),
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger),

@@ -32,7 +32,7 @@ public enum TallyService {
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
         CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken), publicURL: common.publicURL).add(to: router)
         return Application(
-            router: router,
+            router: router, server: common.httpServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
             services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
