@@ -315,8 +315,9 @@ def test_push_reads_a_json_array_the_same_way_over_amqp_and_over_http(tmp_path):
     assert summaries[0]["accepted"] == "2" and summaries[0]["invalid"] == "1"
 
 
-def management(method, path, body=None, auth=None):
-    """RabbitMQ's management API as scripts/api-check's administrator (or `auth`)."""
+def management(method, path, body=None, auth=None, answer=None):
+    """RabbitMQ's management API as scripts/api-check's administrator (or `auth`); the status, and the
+    JSON body into `answer` (a list) when given."""
     import base64
     import urllib.error
     import urllib.request
@@ -327,9 +328,19 @@ def management(method, path, body=None, auth=None):
                                               "authorization": "Basic " + base64.b64encode((auth or credentials).encode()).decode()})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
+            if answer is not None:
+                answer.append(json.load(response))
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def test_a_partners_backlog_is_capped_in_envelopes_and_in_bytes():
+    name = f"capped-{uuid.uuid4().hex[:6]}"
+    subprocess.run([ENV.bin, "partner", "add", name, "--max-backlog", "10"], check=True, capture_output=True)
+    policy = []
+    assert management("GET", f"/api/policies/%2F/partner-backlog-{name}", answer=policy) == 200
+    assert policy[0]["definition"] == {"max-length": 10, "max-length-bytes": 10 * 256 * 1024, "overflow": "reject-publish"}
 
 
 def test_a_partner_never_takes_the_name_of_a_broker_user_that_exists():

@@ -165,6 +165,8 @@ struct PartnerAccounts {
     /// Sets up (or, for a rotation, renews) the partner's broker account. A new partner never takes the name
     /// of a broker user that exists: that is a service's or an administrator's login, and its password would
     /// be replaced.
+    static let backlogBytesPerEnvelope = 256 * 1024
+
     func grant(_ name: String, password: String, maxConnections: Int, maxBacklog: Int, newUser: Bool = false) async throws {
         let user = RabbitManagement.segment(name)
         if newUser, try await management.call(.GET, "/api/users/\(user)", allowing: [404]).0 != 404 {
@@ -178,7 +180,9 @@ struct PartnerAccounts {
         let submitted = names.partnerSubmittedQueue(name)
         try await management.call(.PUT, "/api/policies/\(management.vhostSegment)/\(RabbitManagement.segment("partner-backlog-" + name))", [
             "pattern": "^\(Self.escaped(submitted))$", "apply-to": "queues", "priority": 10,
-            "definition": ["max-length": maxBacklog, "overflow": "reject-publish"],
+            // In bytes too (256 KiB an envelope, about 500 signatures): a partner sending envelopes near the
+            // broker's 4 MiB message limit cannot fill the broker's disk with its backlog.
+            "definition": ["max-length": maxBacklog, "max-length-bytes": maxBacklog * Self.backlogBytesPerEnvelope, "overflow": "reject-publish"],
         ])
         let vhost = management.vhostSegment
         let queue = names.partnerReceiptsQueue(name)
