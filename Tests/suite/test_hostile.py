@@ -63,7 +63,7 @@ def ready(url):
     ({"name": "Id", "email": "id@example.org", "country": "FR", "submission_id": "not-a-uuid"}, "submission_id"),
 ], ids=["combining-marks", "nul", "zero-width", "partner-source", "foreign-text-version", "bad-submission-id"])
 def test_a_hostile_field_is_refused_naming_it(body, field):
-    status, problem = post_signature(json.dumps(body).encode())
+    status, problem = post_signature(json.dumps(body, ensure_ascii=False).encode())
     assert status == 422 and problem["field"] == field, problem
 
 
@@ -129,6 +129,47 @@ def test_a_slow_sender_is_disconnected_after_the_idle_timeout():
                 closed = True
                 break
         assert closed and time.monotonic() - started < 20, "the connection was held open"
+
+
+def test_one_address_holds_at_most_50_live_streams():
+    """Thousands of SSE streams from one address: past 50 (UNDERSIGNED_LIVE_STREAMS_PER_ADDRESS) the answer is
+    429 with Retry-After; a stream that ends gives its place back (when the server next writes to it)."""
+    port = int(ENV.tally.rsplit(":", 1)[1])
+    request = f"GET /v1/petitions/{ENV.petition}/live HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n".encode()
+
+    def open_stream():
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        connection.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        return connection, head.split(b"\r\n", 1)[0]
+
+    streams = []
+    try:
+        for _ in range(50):
+            connection, status = open_stream()
+            streams.append(connection)
+            assert b" 200 " in status, status
+        connection, status = open_stream()
+        streams.append(connection)
+        assert b" 429 " in status, status
+        for connection in streams:
+            connection.close()
+        streams = []
+
+        def reopened():
+            connection, status = open_stream()
+            streams.append(connection)
+            return b" 200 " in status
+        # A closed stream's place comes back when the server next writes to it (a heartbeat: 15 s at most).
+        assert eventually(reopened, timeout=40, interval=2), "a closed stream gave its place back"
+    finally:
+        for connection in streams:
+            connection.close()
 
 
 def test_every_service_is_ready_and_under_its_pod_memory_limit_after_the_corpus():

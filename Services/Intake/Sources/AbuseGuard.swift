@@ -56,19 +56,8 @@ public struct AbuseSettings: Sendable {
     public init() {}
 }
 
-/// The request context of intake's router: Hummingbird's, plus the peer's address.
 extension HTTPField.Name {
     static let xForwardedFor = Self("X-Forwarded-For")!
-}
-
-public struct IntakeRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
 }
 
 final class AbuseGuard: Sendable {

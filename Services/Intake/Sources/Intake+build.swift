@@ -32,7 +32,7 @@ public enum IntakeService {
         readiness.add("database") { await pool.isReachable() }
 
         let abuse = AbuseGuard(settings: configuration.abuse, logger: logger)
-        let router = Router(context: IntakeRequestContext.self, options: .autoGenerateHeadEndpoints)
+        let router = Router(context: PeerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: readiness)

@@ -19,12 +19,14 @@ public struct PetitionEntry: Sendable {
 
 /// Petitions by slug and by short code, cached for a few seconds so that a surge of signatures or page
 /// views does not become a surge of petition lookups: a view or a signature queries the database at most
-/// once per petition per `ttl`. Unknown names are cached briefly too, and names that cannot be a slug or a
-/// code are refused before any lookup.
+/// once per petition per `ttl`. Names that cannot be a slug or a code are refused before any lookup;
+/// unknown names are remembered for a second in a cache of their own, so a flood of random names can
+/// neither reach the database more than once a second each nor push the real petitions out.
 public final class PetitionDirectory: Sendable {
     private let pool: PostgresPool
     private let ttl: Duration
-    private let cache = Mutex<[String: (PetitionEntry?, ContinuousClock.Instant)]>([:])
+    private let cache = Mutex<[String: (PetitionEntry, ContinuousClock.Instant)]>([:])
+    private let unknown = Mutex<[String: ContinuousClock.Instant]>([:])
     /// Entries kept at most; past it the cache starts again (random names cannot grow it without bound).
     static let maximumEntries = 10_000
 
@@ -52,6 +54,7 @@ public final class PetitionDirectory: Sendable {
         if let (entry, expires) = cache.withLock({ $0[key] }), expires > now {
             return entry
         }
+        if let expires = unknown.withLock({ $0[key] }), expires > now { return nil }
         let entry: PetitionEntry?
         do {
             entry = try await pool.withConnection { connection in
@@ -63,9 +66,16 @@ public final class PetitionDirectory: Sendable {
             if let (stale, _) = cache.withLock({ $0[key] }) { return stale }
             throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "petitions cannot be looked up right now", retryAfter: 2)
         }
-        cache.withLock { cache in
-            if cache.count >= Self.maximumEntries { cache.removeAll() }
-            cache[key] = (entry, now + (entry == nil ? .seconds(1) : ttl))
+        if entry == nil {
+            unknown.withLock { unknown in
+                if unknown.count >= Self.maximumEntries { unknown.removeAll() }
+                unknown[key] = now + .seconds(1)
+            }
+        } else if let entry {
+            cache.withLock { cache in
+                if cache.count >= Self.maximumEntries { cache.removeAll() }
+                cache[key] = (entry, now + ttl)
+            }
         }
         return entry
     }

@@ -50,10 +50,13 @@ struct SignatureRoutes {
 
     private func sign(_ request: Request, context: some RemoteAddressRequestContext) async throws -> Response {
         var request = request
-        // A cache hit in the common case; no child task for it (that cost more than the lookup).
-        let entry = try await openPetition(slug: context.parameters.get("slug") ?? "")
+        let slug = context.parameters.get("slug") ?? ""
+        guard (try? PetitionSlug.validate(slug)) != nil else { throw Problem.noSuchPetition(slug) }
+        // Limits before any lookup: a flood of made-up slugs is stopped like any other flood.
         let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
-        try abuse.admit(client: client, petition: entry.petition.slug)
+        try abuse.admit(client: client, petition: slug)
+        // A cache hit in the common case; no child task for it (that cost more than the lookup).
+        let entry = try await openPetition(slug: slug)
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumBody)

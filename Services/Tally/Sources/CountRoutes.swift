@@ -10,7 +10,8 @@ import Store
 
 /// The count API and the live views:
 /// - `GET /v1/petitions/{slug}/count`: total, by country, signing rate, milestones; `ETag` and a short
-///   `Cache-Control`, so a CDN or thousands of screens can poll it cheaply (`If-None-Match` → 304).
+///   `Cache-Control`, so a CDN or thousands of screens can poll it cheaply (`If-None-Match` → 304), the view
+///   shared for 250 ms (`CountViewCache`).
 /// - `GET /v1/petitions`: open and closed petitions with their totals.
 /// - `GET /v1/petitions/{slug}/live`: Server-Sent Events, at most four a second, a heartbeat every 15 s,
 ///   `Last-Event-ID` resume (the id is the total).
@@ -20,10 +21,14 @@ struct CountRoutes {
     let pool: PostgresPool
     let live: LiveCounts
     let admin: AdminToken
+    /// `/count` views, shared for a quarter of a second (a 304 is answered from it).
+    let views: CountViewCache
+    /// Open live streams, capped per address and in all.
+    let streams: LiveStreamLimiter
     /// Where signers reach intake: the QR code on the stage page links there.
     let publicURL: String
 
-    func add<Context: RequestContext>(to router: Router<Context>) {
+    func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         router.get("/v1/petitions/:slug/count") { request, context in
             let view = try await countView(slug: context.parameters.get("slug") ?? "")
             var headers: HTTPFields = [.cacheControl: "public, max-age=1", .eTag: view.etag]
@@ -47,12 +52,23 @@ struct CountRoutes {
                 body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("/v1/petitions/:slug/live") { request, context in
+            let peer = context.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+            guard streams.hasRoom(for: peer) else {
+                throw Problem(.tooManyRequests, title: "Too many live streams", detail: "this address has as many live streams open as it may; poll /count instead", retryAfter: 60)
+            }
             let petition = try await petition(slug: context.parameters.get("slug") ?? "")
             let lastEventID = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0) }
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
                 body: ResponseBody { writer in
+                    // Counted while the body is written, so a stream is released however it ends.
+                    guard streams.acquire(peer) else {
+                        try await writer.write(ByteBuffer(string: "retry: 60000\n: too many live streams from this address\n\n"))
+                        try await writer.finish(nil)
+                        return
+                    }
+                    defer { streams.release(peer) }
                     try await stream(petition, resumingAfter: lastEventID, to: &writer)
                 })
         }
@@ -127,13 +143,7 @@ struct CountRoutes {
     }
 
     private func countView(slug: String) async throws -> CountView {
-        let view = try await pool.withConnection { connection -> CountView? in
-            guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
-            return try CountView.load(petition, on: connection)
-        }
-        guard let view else {
-            throw Problem.noSuchPetition(slug)
-        }
+        guard let view = try await views.view(slug: slug) else { throw Problem.noSuchPetition(slug) }
         return view
     }
 }

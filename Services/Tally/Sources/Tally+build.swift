@@ -26,11 +26,14 @@ public enum TallyService {
             handler: AcceptedHandler(pool: pool, publisher: publisher, names: names, shard: configuration.shard, logger: logger),
             service: "tally", queue: names.tallyQueue, deadExchange: names.deadExchange, logger: logger)
         let live = LiveCounts(pool: pool, logger: logger)
-        let router = Router(options: .autoGenerateHeadEndpoints)
+        let router = Router(context: PeerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
-        CountRoutes(pool: pool, live: live, admin: AdminToken(configuration.adminToken), publicURL: common.publicURL).add(to: router)
+        CountRoutes(
+            pool: pool, live: live, admin: AdminToken(configuration.adminToken), views: CountViewCache(pool: pool),
+            streams: LiveStreamLimiter(perAddress: configuration.liveStreamsPerAddress, total: configuration.liveStreamsMaximum), publicURL: common.publicURL
+        ).add(to: router)
         return Application(
             router: router, server: common.httpServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),

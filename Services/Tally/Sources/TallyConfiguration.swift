@@ -14,6 +14,12 @@ public struct TallyConfiguration: Sendable {
     public var batchSize: Int
     /// `UNDERSIGNED_ADMIN_TOKEN`: the bearer token of the admin endpoints (deliveries); unset, they answer 403.
     public var adminToken: String?
+    /// `UNDERSIGNED_LIVE_STREAMS_PER_ADDRESS`: live streams one address (an IPv6 client's /64) may hold open,
+    /// default 50 (0: no per-address cap, e.g. behind a proxy that is every screen's address); past it, 429.
+    public var liveStreamsPerAddress = 50
+    /// `UNDERSIGNED_LIVE_STREAMS_MAX`: live streams one instance holds, default 2,000 (about 32 KB each: a
+    /// 128 MiB pod's worth); more screens poll `/count` or go through another instance.
+    public var liveStreamsMaximum = 2_000
 
     public init(common: CommonConfiguration, host: String = "0.0.0.0", port: Int = 8081, shard: Int? = nil, prefetch: Int = 200, batchSize: Int = 50) {
         self.common = common
@@ -35,6 +41,8 @@ public struct TallyConfiguration: Sendable {
             prefetch: reader.int("UNDERSIGNED_TALLY_PREFETCH", default: 200, in: 1...2000),
             batchSize: reader.int("UNDERSIGNED_TALLY_BATCH", default: 50, in: 1...1000))
         adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")
+        liveStreamsPerAddress = reader.int("UNDERSIGNED_LIVE_STREAMS_PER_ADDRESS", default: 50, in: 0...1_000_000)
+        liveStreamsMaximum = reader.int("UNDERSIGNED_LIVE_STREAMS_MAX", default: 2_000, in: 1...1_000_000)
         try reader.finish()
     }
 
