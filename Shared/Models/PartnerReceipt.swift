@@ -16,9 +16,10 @@ public struct PartnerReceipt: WireMessage, Equatable {
     public static let version = 1
 
     public enum Status: String, Sendable, Equatable {
-        /// Stored and counted (or already stored from an earlier delivery of the same submission).
+        /// Taken: stored and counted (or already stored from an earlier delivery of the same submission), or
+        /// the signer had signed through another channel, which a receipt does not reveal.
         case accepted
-        /// The signer had already signed this petition: not counted again.
+        /// The partner itself had already sent this signer for this petition: not counted again.
         case duplicate
         /// Not taken; `field` and `reason` say why.
         case invalid

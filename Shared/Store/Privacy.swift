@@ -21,6 +21,7 @@ public enum Privacy {
                 DELETE FROM signatures s USING petitions p WHERE s.signer_key = \(ByteA(signerKey.bytes)) AND p.id = s.petition_id
                 RETURNING s.id, s.petition_id, s.country, p.slug
                 """)
+            try connection.query("DELETE FROM partner_claims WHERE signer_key = \(ByteA(signerKey.bytes))")
             guard !removed.isEmpty else { return Erased(signatures: 0, uncounted: 0, petitions: []) }
             let ids = try removed.map { try $0.decode(Int64.self, 0) }
             let counted = Set(try connection.query("SELECT signature_id FROM tally_counted WHERE signature_id = ANY(\(ids)::bigint[])")
@@ -59,6 +60,7 @@ public enum Privacy {
                 """)
             let ids = try petitions.map { try $0.decode(Int64.self, 0) }
             guard !ids.isEmpty else { return ([], 0) }
+            try connection.query("DELETE FROM partner_claims WHERE petition_id = ANY(\(ids)::bigint[])")
             let changed = try connection.query("""
                 UPDATE signatures SET name = '', postal_code = NULL, contact_opt_in = false, contact_email = NULL,
                     signer_key = sha256(gen_random_uuid()::text::bytea)

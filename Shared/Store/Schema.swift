@@ -331,5 +331,19 @@ public enum Schema {
             -- or through a channel that showed no text of ours).
             ALTER TABLE signatures ADD COLUMN text_id bigint, ADD COLUMN language text;
             """),
+        Migration(version: 15, name: "partner claims", sql: """
+            -- A partner's row whose signer had already signed through another channel is receipted as
+            -- accepted (a receipt tells a partner nothing of who signed elsewhere) and remembered here, so the
+            -- partner's own later row for the same person is its duplicate, exactly as if its row had been
+            -- the one stored. Keys are the same HMACs as in signatures; erase and anonymise remove them.
+            CREATE TABLE partner_claims (
+                petition_id  bigint NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
+                signer_key   bytea NOT NULL CHECK (length(signer_key) = 32),
+                partner      text NOT NULL,
+                -- the row that made the claim: the same row again is a redelivery, receipted the same way
+                submission_id uuid NOT NULL,
+                PRIMARY KEY (petition_id, signer_key, partner)
+            );
+            """),
     ])
 }

@@ -56,6 +56,15 @@ struct PartnerReceiptsTests {
         #expect(receipts[0].receipt.count(.accepted) == 2)
     }
 
+    @Test("a row whose signer signed elsewhere reads accepted, as a public signature would; only the partner's own repeats are duplicates")
+    func signedElsewhereIsNotRevealed() {
+        let rows = [row("alpha", position: 0), row("alpha", position: 1), row("alpha", position: 2)]
+        var outcome = accepted([rows[0]])
+        outcome.signedElsewhere = [rows[1].signature.submissionID]  // signed on the web (or with another partner) before
+        let receipt = PartnerEnvelope.receipts([envelope("alpha", total: 3)], rows: rows, rejected: [], outcome: outcome)[0].receipt
+        #expect(receipt.rows.sorted { $0.row < $1.row }.map(\.status) == [.accepted, .accepted, .duplicate])
+    }
+
     @Test func rowsOfIntakesOwnEnvelopesAreInNoReceipt() {
         var web = row("alpha", position: 0, envelope: UUID())
         web.partner = nil

@@ -343,3 +343,47 @@ def test_ops_see_signatures_per_source():
     status, _, body = fetch(f"{ENV.intake}/v1/ops/petitions/{ENV.petition}/sources", headers={"Authorization": f"Bearer {token}"})
     assert status == 200 and {row["source"]: row["signatures"] for row in json.loads(body)["sources"]} == sources
     assert fetch(f"{ENV.intake}/v1/ops/petitions/{ENV.petition}/sources")[0] in (401, 403), "the admin token is needed"
+
+
+def test_signing_with_the_keyboard_alone(drivers):
+    """Tab to each field, type, Space on the opt-in, Enter to sign: no mouse anywhere."""
+    from selenium.webdriver.common.keys import Keys
+    before = count()
+    phone = drivers(language="es")
+    phone.get(f"{ENV.intake}/s/peace")
+    tag = uuid.uuid4().hex[:8]
+
+    def tab_to(element_id, limit=40):
+        for _ in range(limit):
+            phone.switch_to.active_element.send_keys(Keys.TAB)
+            if phone.switch_to.active_element.get_attribute("id") == element_id:
+                return phone.switch_to.active_element
+        raise AssertionError(f"#{element_id} cannot be reached with Tab")
+    tab_to("name").send_keys(f"Teclado {tag}")
+    tab_to("email").send_keys(f"teclado.{tag}@example.org")
+    tab_to("country").send_keys("Esp")  # typing selects in a focused <select>
+    assert phone.find_element(By.ID, "country").get_attribute("value") == "ES"
+    tab_to("contact_opt_in").send_keys(Keys.SPACE)
+    assert phone.find_element(By.ID, "contact_opt_in").is_selected()
+    phone.switch_to.active_element.send_keys(Keys.TAB)
+    assert phone.switch_to.active_element.tag_name == "button", "the button comes after the opt-in"
+    outline = phone.execute_script("return getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "focus is visible"
+    phone.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(phone, 30).until(lambda d: d.find_elements(By.ID, "thanks-heading"))
+    assert settled_count(before + 1) == before + 1
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_the_page_reflows_at_320_css_pixels_like_a_400_percent_zoom(drivers, language):
+    """WCAG 1.4.10: content at 320 CSS pixels wide (a 1280 px screen at 400%, a phone at 200%) needs no
+    sideways scrolling and loses nothing."""
+    phone = drivers(language=language, size=(320, 800))
+    phone.get(f"{ENV.intake}/s/peace?lang={language}")
+    width = phone.execute_script("return document.documentElement.clientWidth")
+    assert phone.execute_script("return document.documentElement.scrollWidth") <= width
+    for element_id in ("name", "email", "country", "postal_code", "contact_opt_in"):
+        box = phone.execute_script("const r = document.getElementById(arguments[0]).getBoundingClientRect(); return [r.left, r.right]", element_id)
+        assert 0 <= box[0] and box[1] <= width, f"#{element_id} is cut off: {box}"
+    button = phone.find_element(By.CSS_SELECTOR, "form button")
+    assert button.is_displayed() and button.size["width"] <= width

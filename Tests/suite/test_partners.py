@@ -357,3 +357,31 @@ def test_a_partner_never_takes_the_name_of_a_broker_user_that_exists():
     assert management("GET", "/api/whoami", auth=f"{name}:their-own") == 200
     assert psql(f"SELECT count(*) FROM partners WHERE name = '{name}'") == ["0"]
     management("DELETE", f"/api/users/{name}")
+
+
+def test_a_receipt_does_not_tell_a_partner_who_signed_elsewhere():
+    """A person who signed on the website is 'accepted' in a partner's receipt, like anyone new (the API
+    never reveals who signed); the partner's own second row for them is its duplicate."""
+    import urllib.request
+    tag = uuid.uuid4().hex[:8]
+    address = f"elsewhere.{tag}@example.org"
+    web = urllib.request.Request(f"{ENV.intake}/v1/petitions/{ENV.petition}/signatures", headers={"content-type": "application/json"},
+                                 data=json.dumps({"name": "Web Signer", "email": address, "country": "NL"}).encode())
+    with urllib.request.urlopen(web, timeout=10) as response:
+        assert response.status == 202
+    assert eventually(lambda: psql(f"SELECT count(*) FROM signatures WHERE name = 'Web Signer' AND partner IS NULL "
+                                   f"AND submission_id IS NOT NULL AND signed_at > now() - interval '5 minutes'") != ["0"], timeout=30)
+    partner = add_partner("elsewhere")
+    connection = connect(partner)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.a", envelope([signature(address, name="Web Signer")]),
+                          properties(partner, f"first-{tag}"))
+    first = get_receipt(partner)
+    assert first["totals"] == {"rows": 1, "accepted": 1, "duplicate": 0, "invalid": 0}, first
+    channel.basic_publish(partner["exchange"], f"{partner['user']}.b", envelope([signature(address, name="Web Signer")]),
+                          properties(partner, f"second-{tag}"))
+    second = get_receipt(partner)
+    connection.close()
+    assert second["totals"] == {"rows": 1, "accepted": 0, "duplicate": 1, "invalid": 0}, second
+    assert counted(partner) == 0, "the person counts once, for the website"

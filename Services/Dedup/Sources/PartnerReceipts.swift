@@ -20,13 +20,14 @@ struct PartnerEnvelope: Sendable {
     }
 
     /// One receipt per envelope, from what the batch did: a row is accepted when its submission is among
-    /// the accepted events (new or redelivered), invalid when rejected (with the reason; an unknown
-    /// petition is rejected by the store), else a duplicate.
+    /// the accepted events (new or redelivered) or its signer signed through another channel (a receipt
+    /// must not tell a partner who signed elsewhere), invalid when rejected (with the reason; an unknown
+    /// petition is rejected by the store), else a duplicate of the partner's own rows.
     static func receipts(
         _ envelopes: [PartnerEnvelope], rows: [SignatureRow], rejected: [RejectedRow], outcome: BatchOutcome
     ) -> [(envelope: PartnerEnvelope, receipt: PartnerReceipt)] {
         guard !envelopes.isEmpty else { return [] }
-        let accepted = Set(outcome.accepted.map(\.submissionID))
+        let accepted = Set(outcome.accepted.map(\.submissionID)).union(outcome.signedElsewhere)
         let unknown = Set(outcome.unknownPetition)
         // Keyed by partner too: envelope ids are the partners' choice, and two may send the same one.
         var byEnvelope: [Key: [PartnerReceipt.Row]] = [:]

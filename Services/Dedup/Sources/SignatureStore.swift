@@ -31,6 +31,9 @@ struct BatchOutcome: Sendable {
     var redeliveredCount: Int
     /// Same signer, other submission: not a new signature.
     var duplicateCount: Int
+    /// Duplicates whose signer signed through another channel (the web, another partner): a partner's
+    /// receipt reports these as accepted, so it learns nothing of who signed elsewhere.
+    var signedElsewhere: Set<UUID> = []
     /// Signatures for a petition that does not exist.
     var unknownPetition: [UUID]
     /// Rows recorded in `rejected_signatures` now (not on a redelivery).
@@ -128,7 +131,7 @@ enum SignatureStore {
         // duplicate), or the petition does not exist.
         let existing = try connection.query("""
             SELECT k.ord, s.id, s.submission_id, extract(epoch FROM s.accepted_at)::float8,
-                   NOT p.requires_verification OR s.verified_at IS NOT NULL
+                   NOT p.requires_verification OR s.verified_at IS NOT NULL, s.partner
             FROM unnest(\(rest.map(\.signature.petition))::text[], \(rest.map { ByteA($0.signerKey.bytes) })::bytea[])
                  WITH ORDINALITY AS k(petition, signer_key, ord)
             JOIN petitions p ON p.slug = k.petition
@@ -147,12 +150,59 @@ enum SignatureStore {
                 outcome.redeliveredCount += 1
             } else {
                 outcome.duplicateCount += 1
+                // Another channel's signature (the web, another partner) holds this signer: a partner is not told.
+                if let partner = input.partner, try row.decodeIfPresent(String.self, 5) != partner {
+                    outcome.signedElsewhere.insert(input.signature.submissionID)
+                }
             }
         }
         for (index, input) in rest.enumerated() where !found.contains(index) {
             outcome.unknownPetition.append(input.signature.submissionID)
         }
+        try claim(rest.filter { outcome.signedElsewhere.contains($0.signature.submissionID) }, outcome: &outcome, on: connection)
         return outcome
+    }
+
+    /// A partner's rows for people who signed through another channel: the first time a partner sends a
+    /// person it is remembered (`partner_claims`) and stays in `signedElsewhere` (receipted as accepted);
+    /// a later row of that partner for the same person (in this batch or after) is its own duplicate. So a
+    /// partner sending someone twice sees what it would see for anyone: accepted, then duplicate.
+    private static func claim(_ rows: [SignatureRow], outcome: inout BatchOutcome, on connection: PostgresConnection) throws {
+        guard !rows.isEmpty else { return }
+        let claimed = try connection.query("""
+            SELECT k.ord, c.submission_id FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
+                                     \(rows.map(\.partner))::text[]) WITH ORDINALITY AS k(petition, signer_key, partner, ord)
+            JOIN petitions p ON p.slug = k.petition
+            JOIN partner_claims c ON c.petition_id = p.id AND c.signer_key = k.signer_key AND c.partner = k.partner
+            """)
+        // Claimed before, by which submission (the same one again is a redelivery: the same receipt).
+        var claims: [Int: UUID] = [:]
+        for row in claimed { claims[try row.decode(Int.self, 0) - 1] = try row.decode(UUID.self, 1) }
+        // The first row of a partner for a person in this batch (a row sent twice is the same submission).
+        var firstOf: [[UInt8]: UUID] = [:]
+        var new: [SignatureRow] = []
+        for (index, row) in rows.enumerated() {
+            let key = Array(row.signature.petition.utf8) + [0] + Array((row.partner ?? "").utf8) + [0] + row.signerKey.bytes
+            let submission = row.signature.submissionID
+            let claimant = claims[index] ?? firstOf[key]
+            if let claimant {
+                // The partner's own person again: its duplicate, unless it is the very row that claimed them.
+                if claimant != submission { outcome.signedElsewhere.remove(submission) }
+            } else {
+                firstOf[key] = submission
+                new.append(row)
+            }
+        }
+        guard !new.isEmpty else { return }
+        try connection.query("""
+            INSERT INTO partner_claims (petition_id, signer_key, partner, submission_id)
+            SELECT p.id, k.signer_key, k.partner, k.submission_id
+            FROM unnest(\(new.map(\.signature.petition))::text[], \(new.map { ByteA($0.signerKey.bytes) })::bytea[],
+                        \(new.map(\.partner))::text[], \(new.map(\.signature.submissionID))::uuid[]) AS k(petition, signer_key, partner, submission_id)
+            JOIN petitions p ON p.slug = k.petition
+            ORDER BY 1, 2, 3
+            ON CONFLICT DO NOTHING
+            """)
     }
 
     private static func event(id: Int64, _ signature: Signature, acceptedAt: Date) -> SignatureAccepted {

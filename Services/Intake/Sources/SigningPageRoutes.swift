@@ -106,7 +106,9 @@ struct SigningPageRoutes {
         do {
             body = try await request.collectBody(upTo: SignatureRoutes.maximumBody)
         } catch {
-            throw Problem(.contentTooLarge, title: "Request too large", detail: "a signature must be at most \(SignatureRoutes.maximumBody) bytes")
+            // Still a page (no form of ours comes near 16 KiB).
+            let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
+            return html(.contentTooLarge, view.notice(refused: true), cache: "no-store")
         }
         let fields = SignatureRequest(form: Array(buffer: body))
         if let language = fields.language { catalogue = Catalogues.shared.negotiate(requested: language, acceptLanguage: acceptLanguage) }
