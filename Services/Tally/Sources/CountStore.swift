@@ -8,17 +8,23 @@ import Postgres
 enum CountStore {
     /// Counts the events not counted before; returns the ids of the petitions whose counts changed.
     static func count(_ events: [SignatureAccepted], shard: Int, on connection: PostgresConnection) throws -> [Int64] {
-        var seen = Set<Int64>()
-        let unique = events.filter { seen.insert($0.signatureID).inserted }
+        // Once each; by the whole event, not the id alone, so that a forged event with a real id cannot
+        // push the true one out of the batch (the check below drops the forged one).
+        var seen = Set<String>()
+        let unique = events.filter { seen.insert("\($0.signatureID)|\($0.petition)|\($0.country)").inserted }
         let rows = try connection.query("""
             WITH input AS (
                 -- Only signatures that exist, of the petition and country the event names: an event is counted
                 -- because dedup stored its signature, never because a message says so.
-                SELECT t.signature_id, t.petition, s.country
+                -- (One primary-key probe per event, LATERAL so the planner cannot turn it into a scan of the
+                -- whole table: a hash join did, and made counting seven times slower.)
+                SELECT t.signature_id, t.petition, t.country
                 FROM unnest(\(unique.map(\.signatureID))::bigint[], \(unique.map(\.petition))::text[],
                             \(unique.map(\.country))::text[]) AS t(signature_id, petition, country)
-                JOIN signatures s ON s.id = t.signature_id AND s.country = t.country
-                JOIN petitions p ON p.id = s.petition_id AND p.slug = t.petition
+                JOIN petitions p ON p.slug = t.petition
+                CROSS JOIN LATERAL (
+                    SELECT 1 FROM signatures s WHERE s.id = t.signature_id AND s.petition_id = p.id AND s.country = t.country LIMIT 1
+                ) AS stored
             ),
             counted AS (
                 INSERT INTO tally_counted (signature_id)
