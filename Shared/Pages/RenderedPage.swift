@@ -56,8 +56,9 @@ public struct RenderedPage: Sendable {
     }
 }
 
-/// Rendered pages by a key naming everything they depend on, at most `limit` of them (past it the cache
-/// starts again, so that links with ever new query strings cannot grow it without bound).
+/// Rendered pages by a key naming everything they depend on, at most `limit` of them. Past the limit a
+/// new page is rendered and served but not kept: links with ever new query strings can neither grow the
+/// cache nor push the pages people use out of it.
 public final class RenderedPages: Sendable {
     private let pages = Mutex<[String: RenderedPage]>([:])
     private let limit: Int
@@ -68,8 +69,7 @@ public final class RenderedPages: Sendable {
         if let page = pages.withLock({ $0[key] }) { return page }
         let page = render()
         pages.withLock { pages in
-            if pages.count >= limit { pages.removeAll() }
-            pages[key] = page
+            if pages.count < limit { pages[key] = page }
         }
         return page
     }

@@ -19,9 +19,9 @@ struct DeadLetterTrustTests {
                         properties: properties)
     }
 
-    static func death(exchange: String, key: String) -> FieldValue {
-        .array([.table(["exchange": .string(exchange), "routing-keys": .array([.string(key)]), "queue": .string("partner.acme.submitted"),
-                        "reason": .string("delivery_limit"), "count": .int(1)])])
+    static func death(exchange: String, key: String, queue: String = "partner.acme.submitted") -> FieldValue {
+        .array([.table(["exchange": .string(exchange), "routing-keys": .array([.string(key)]), "queue": .string(queue),
+                        "reason": .string("expired"), "count": .int(1)])])
     }
 
     @Test("a letter the broker dead-lettered goes back where x-death says, not where the sender's headers say, without user_id")
@@ -48,6 +48,25 @@ struct DeadLetterTrustTests {
         ])
         #expect(DeadLetters.republished(ours, queue: Self.names.dedupQueue, names: Self.names) == nil)
         #expect(DeadLetters.republished(Self.letter(headers: [:]), queue: Self.names.dedupQueue, names: Self.names) == nil)
+    }
+
+    @Test("an x-death entry a sender wrote for its own queue (the broker then only bumps its count) cannot point elsewhere")
+    func forgedDeathEntries() {
+        // The partner's queue with intake's exchange, or another partner's key: refused.
+        for death in [
+            Self.death(exchange: Self.names.submittedExchange, key: "x"),
+            Self.death(exchange: Self.names.partnersExchange, key: "other.batch"),
+            Self.death(exchange: Self.names.acceptedExchange, key: "x", queue: Self.names.dedupQueue),
+            Self.death(exchange: Self.names.submittedExchange, key: "x", queue: "somewhere.else"),
+        ] {
+            #expect(DeadLetters.republished(Self.letter(headers: ["x-death": death]), queue: Self.names.dedupQueue, names: Self.names) == nil)
+        }
+        // Its own queue, its own exchange and key: back where it came from.
+        let own = Self.letter(headers: ["x-death": Self.death(exchange: Self.names.partnersExchange, key: "acme")], userID: "acme")
+        #expect(DeadLetters.republished(own, queue: Self.names.dedupQueue, names: Self.names)?.exchange == Self.names.partnersExchange)
+        // An intake envelope the broker dead-lettered from dedup.submitted: back to intake's exchange.
+        let intake = Self.letter(headers: ["x-death": Self.death(exchange: Self.names.submittedExchange, key: "signature", queue: Self.names.dedupQueue)])
+        #expect(DeadLetters.republished(intake, queue: Self.names.dedupQueue, names: Self.names)?.exchange == Self.names.submittedExchange)
     }
 
     @Test("intake's letters keep x-partner (only intake writes its exchange); our services drop a sender's x-death")

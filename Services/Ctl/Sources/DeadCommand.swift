@@ -70,7 +70,7 @@ struct DeadCommand: AsyncParsableCommand {
                 // A letter whose origin is not an exchange that feeds this queue is put back as it was.
                 let messages = letters.map { letter in
                     DeadLetters.republished(letter, queue: work, names: names)
-                        ?? OutgoingMessage(exchange: "", routingKey: names.deadQueue(for: work), body: letter.body, properties: letter.properties)
+                        ?? OutgoingMessage(exchange: "", routingKey: names.deadQueue(for: work), body: letter.body, properties: letter.properties.withoutUserID)
                 }
                 do {
                     try await publisher.publish(messages)
@@ -141,7 +141,7 @@ enum DeadLetters {
     /// The partner a dead letter came from: the first part of its routing key on the partners' exchange,
     /// or the partner intake named for an HTTP batch; nil for everything else.
     static func partner(_ letter: Delivery, names: TopologyNames) -> String? {
-        let original = original(letter)
+        let original = original(letter, names: names)
         if original.exchange == names.partnersExchange { return original.routingKey.split(separator: ".").first.map(String.init) }
         return letter.properties.headers["x-partner"]?.stringValue
     }
@@ -156,9 +156,22 @@ enum DeadLetters {
     /// the broker dead-lettered it (then every other header, `x-undersigned-…` included, is the sender's
     /// word); else the headers our services wrote when they dead-lettered it (they overwrite whatever a
     /// sender put there, and drop a sender's `x-death`). Nil when neither says.
-    static func origin(_ letter: Delivery) -> (exchange: String, routingKey: String)? {
+    static func origin(_ letter: Delivery, names: TopologyNames = TopologyNames()) -> (exchange: String, routingKey: String)? {
         if let death = death(letter), let exchange = death["exchange"]?.stringValue {
-            guard case .array(let keys)? = death["routing-keys"], let key = keys.first?.stringValue else { return nil }
+            guard case .array(let keys)? = death["routing-keys"], let key = keys.first?.stringValue,
+                let queue = death["queue"]?.stringValue
+            else { return nil }
+            // The broker keeps the first entry's exchange and keys when it finds an entry for the same queue
+            // and reason already there (which a sender can have written): only believe an exchange and key
+            // that can lead to the queue the entry names.
+            if queue.hasPrefix(names.prefix + "partner."), queue.hasSuffix(".submitted") {
+                let partner = String(queue.dropFirst((names.prefix + "partner.").count).dropLast(".submitted".count))
+                guard exchange == names.partnersExchange, key == partner || key.hasPrefix(partner + ".") else { return nil }
+            } else if names.workQueues.contains(queue) {
+                guard sources(of: queue, names: names).contains(exchange), exchange != names.partnersExchange else { return nil }
+            } else {
+                return nil
+            }
             return (exchange, key)
         }
         let headers = letter.properties.headers
@@ -180,8 +193,8 @@ enum DeadLetters {
     }
 
     /// The message as it was before it died (for `dead list`): its origin, our headers removed.
-    static func original(_ letter: Delivery) -> OutgoingMessage {
-        let origin = origin(letter)
+    static func original(_ letter: Delivery, names: TopologyNames = TopologyNames()) -> OutgoingMessage {
+        let origin = origin(letter, names: names)
         return OutgoingMessage(
             exchange: origin?.exchange ?? letter.exchange, routingKey: origin?.routingKey ?? letter.routingKey, body: letter.body,
             properties: cleaned(letter.properties, keepPartner: true))
@@ -193,7 +206,7 @@ enum DeadLetters {
     /// checked on the way in), and `x-partner` is kept only on intake's own exchange, where partners
     /// cannot write.
     static func republished(_ letter: Delivery, queue: String, names: TopologyNames) -> OutgoingMessage? {
-        guard let origin = origin(letter), sources(of: queue, names: names).contains(origin.exchange) else { return nil }
+        guard let origin = origin(letter, names: names), sources(of: queue, names: names).contains(origin.exchange) else { return nil }
         var properties = cleaned(letter.properties, keepPartner: origin.exchange == names.submittedExchange)
         properties.userID = nil
         return OutgoingMessage(exchange: origin.exchange, routingKey: origin.routingKey, body: letter.body, properties: properties)
@@ -238,7 +251,7 @@ extension DeadLetters {
                             body = WireCodec.encode(envelope)
                         }
                     }
-                    kept.append(OutgoingMessage(exchange: "", routingKey: deadQueue, body: body, properties: letter.properties))
+                    kept.append(OutgoingMessage(exchange: "", routingKey: deadQueue, body: body, properties: letter.properties.withoutUserID))
                 }
                 guard found > 0 else { return .requeue }
                 do {
@@ -252,5 +265,15 @@ extension DeadLetters {
         }
         await publisher.shutdown()
         return removed.withLock { $0 }
+    }
+}
+
+extension MessageProperties {
+    /// The same properties without `user_id`: a message the CLI publishes again is not the sender's to
+    /// vouch for (the broker refuses a `user_id` that is not the publishing login).
+    var withoutUserID: MessageProperties {
+        var properties = self
+        properties.userID = nil
+        return properties
     }
 }

@@ -194,6 +194,9 @@ enum SignatureStore {
             }
         }
         guard !new.isEmpty else { return }
+        // Another dedup instance may claim the same person for the same partner at the same moment: the
+        // insert decides (the unique key waits for the other transaction), and whoever did not win reads
+        // the winner's claim below and receipts its row as the partner's duplicate.
         try connection.query("""
             INSERT INTO partner_claims (petition_id, signer_key, partner, submission_id)
             SELECT p.id, k.signer_key, k.partner, k.submission_id
@@ -203,6 +206,16 @@ enum SignatureStore {
             ORDER BY 1, 2, 3
             ON CONFLICT DO NOTHING
             """)
+        let holders = try connection.query("""
+            SELECT k.ord, c.submission_id FROM unnest(\(new.map(\.signature.petition))::text[], \(new.map { ByteA($0.signerKey.bytes) })::bytea[],
+                                     \(new.map(\.partner))::text[]) WITH ORDINALITY AS k(petition, signer_key, partner, ord)
+            JOIN petitions p ON p.slug = k.petition
+            JOIN partner_claims c ON c.petition_id = p.id AND c.signer_key = k.signer_key AND c.partner = k.partner
+            """)
+        for row in holders {
+            let input = new[try row.decode(Int.self, 0) - 1]
+            if try row.decode(UUID.self, 1) != input.signature.submissionID { outcome.signedElsewhere.remove(input.signature.submissionID) }
+        }
     }
 
     private static func event(id: Int64, _ signature: Signature, acceptedAt: Date) -> SignatureAccepted {

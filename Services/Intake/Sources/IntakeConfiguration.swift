@@ -8,7 +8,8 @@ public struct IntakeConfiguration: Sendable {
     public var host: String
     /// `UNDERSIGNED_INTAKE_PORT`, default 8080 (0 picks a free port; tests).
     public var port: Int
-    /// `UNDERSIGNED_ENVELOPE_SIZE`: most signatures grouped into one envelope, default 500 (1...1000).
+    /// `UNDERSIGNED_ENVELOPE_SIZE`: most signatures grouped into one envelope, default 500 (1...500: 500 of the
+    /// longest signatures stay under the 2 MiB dedup reads).
     public var envelopeSize: Int
     /// `UNDERSIGNED_ENVELOPE_DELAY_MS`: longest a signature waits for others to share its envelope, default 2 ms.
     public var envelopeDelay: Duration
@@ -54,7 +55,7 @@ public struct IntakeConfiguration: Sendable {
             common: CommonConfiguration(service: "intake", reader: reader),
             host: reader.string("UNDERSIGNED_INTAKE_HOST", default: "0.0.0.0"),
             port: reader.port("UNDERSIGNED_INTAKE_PORT", default: 8080),
-            envelopeSize: reader.int("UNDERSIGNED_ENVELOPE_SIZE", default: 500, in: 1...1000),
+            envelopeSize: reader.int("UNDERSIGNED_ENVELOPE_SIZE", default: 500, in: 1...500),
             envelopeDelay: reader.milliseconds("UNDERSIGNED_ENVELOPE_DELAY_MS", default: .milliseconds(2), in: 0...1000),
             publishWindow: reader.int("UNDERSIGNED_PUBLISH_WINDOW", default: 256, in: 1...10_000),
             publishTimeout: reader.milliseconds("UNDERSIGNED_PUBLISH_TIMEOUT_MS", default: .seconds(10), in: 100...600_000),

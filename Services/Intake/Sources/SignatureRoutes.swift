@@ -66,8 +66,10 @@ struct SignatureRoutes {
         let bytes = Array(buffer: body)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let isForm = contentType.hasPrefix("application/x-www-form-urlencoded")
-        // A form on another site must not sign for its visitors (a campaign's own site is a CORS origin).
-        if isForm, !SigningPageRoutes.sameOrigin(request, allowing: allowedOrigins) {
+        // Another site must not sign for its visitors (a campaign's own site is a CORS origin). A browser
+        // sends a form, text or a body without a type across sites without asking first; only JSON needs
+        // its preflight, which CORS answers.
+        if !contentType.hasPrefix("application/json"), !SigningPageRoutes.sameOrigin(request, allowing: allowedOrigins) {
             throw Problem(.forbidden, title: "Cross-site form", detail: "this form can only be sent from the campaign's own pages", field: "origin")
         }
         let fields: SignatureRequest
