@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -24,6 +25,16 @@ ENV = Env()
 def count():
     with urllib.request.urlopen(f"{ENV.tally}/v1/petitions/{ENV.petition}/count", timeout=10) as response:
         return json.load(response)["total"]
+
+
+def fetch(url, method="GET", headers=None, data=None):
+    """(status, headers, body) of one HTTP request; an error status is an answer like any other."""
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
 
 
 def eventually(check, timeout=60, interval=0.25):

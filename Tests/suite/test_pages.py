@@ -8,8 +8,6 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import axe_playwright_python
@@ -19,7 +17,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ENV, count, eventually, psql
+from conftest import ENV, count, eventually, fetch, psql
 
 PHONE = (412, 915)
 SCREEN = (1600, 900)
@@ -53,15 +51,6 @@ def drivers():
     yield make
     for driver in opened:
         driver.quit()
-
-
-def fetch(url, method="GET", headers=None, data=None):
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
 
 
 # axe-core 4.12 as axe-playwright-python ships it (axe-selenium-python's is 3.1, without WCAG 2.1/2.2 rules).

@@ -3,20 +3,9 @@ the configured origins (scripts/api-check sets UNDERSIGNED_CORS_ORIGINS=https://
 import base64
 import hashlib
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from conftest import ENV
-
-
-def fetch(url, method="GET", headers=None, data=None):
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read()
+from conftest import ENV, fetch
 
 
 def test_html_pages_carry_a_strict_content_security_policy():

@@ -54,6 +54,12 @@ def publish(partner, rows, envelope_id=None, batch="hook-batch"):
     connection.close()
 
 
+def failed_calls(partner):
+    """The partner's webhook calls that gave up, as `webhooks list --state failed` prints them."""
+    out = subprocess.run([ENV.bin, "webhooks", "list", "--state", "failed"], check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if partner["user"] in line]
+
+
 def verified(call, secret):
     timestamp = call["headers"]["X-Undersigned-Timestamp"]
     expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + call["body"], hashlib.sha256).hexdigest()
@@ -89,20 +95,17 @@ def test_a_webhook_that_keeps_failing_gives_up_and_an_operator_can_retry_it():
         partner = add_partner_with_webhook("down", receiver.url)
         publish(partner, [signature(f"d.{uuid.uuid4().hex[:8]}@example.org")])
 
-        def failed():
-            out = subprocess.run([ENV.bin, "webhooks", "list", "--state", "failed"], check=True, capture_output=True, text=True).stdout
-            return [line for line in out.splitlines() if partner["user"] in line]
-        assert eventually(lambda: failed(), timeout=60), "the call did not give up"
+        assert eventually(lambda: failed_calls(partner), timeout=60), "the call did not give up"
         attempts = len(receiver.calls)
         assert attempts >= 2 and all(call["status"] == 503 for call in receiver.calls)
         status = subprocess.run([ENV.bin, "status"], check=True, capture_output=True, text=True).stdout
         [line] = [line.split("\t") for line in status.splitlines() if line.startswith("webhook calls\t")]
         assert int(line[2]) >= 1, f"status shows the call that gave up: {status}"
-        call_id = failed()[0].split()[0]
+        call_id = failed_calls(partner)[0].split()[0]
         receiver.statuses = [200]
         subprocess.run([ENV.bin, "webhooks", "retry", call_id], check=True, capture_output=True)
         assert eventually(lambda: receiver.calls[-1]["status"] == 200, timeout=30)
-        assert not failed()
+        assert not failed_calls(partner)
     finally:
         receiver.close()
 
@@ -152,12 +155,9 @@ def test_a_receipt_webhook_never_follows_a_redirect():
         partner = add_partner_with_webhook("redirected", redirecting.url)
         publish(partner, [signature(f"r.{uuid.uuid4().hex[:8]}@example.org")])
 
-        def failed():
-            out = subprocess.run([ENV.bin, "webhooks", "list", "--state", "failed"], check=True, capture_output=True, text=True).stdout
-            return [line for line in out.splitlines() if partner["user"] in line]
-        assert eventually(lambda: failed(), timeout=60), "a redirect was not refused"
+        assert eventually(lambda: failed_calls(partner), timeout=60), "a redirect was not refused"
         assert len(redirecting.calls) == 1, "refused at once, not retried"
-        assert "307" in failed()[0] and target.calls == [], "the place the redirect pointed to was never called"
+        assert "307" in failed_calls(partner)[0] and target.calls == [], "the place the redirect pointed to was never called"
     finally:
         handler.do_POST = original
         redirecting.close()
