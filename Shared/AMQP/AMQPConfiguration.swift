@@ -13,6 +13,10 @@ public struct AMQPConfiguration: Sendable {
     public var connectionName: String
     /// Bounds connecting, logging in and each synchronous call (declare, qos, consume). Default 10 s.
     public var timeout: Duration
+    /// Whether connecting declares the topology (exchanges, queues, bindings). A service that logs in with
+    /// a least-privilege user may configure nothing: it only checks, with passive declares, that what it
+    /// uses exists (set up beforehand by `undersigned broker setup` or the broker's definitions).
+    public var declaresTopology = true
 
     public init(
         host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",

@@ -107,8 +107,22 @@ final class AMQPConnection {
 
     // MARK: Declaring
 
+    /// Declares `topology`, or, when the configuration says the login may not (`declaresTopology`),
+    /// checks with passive declares, which need no permission, that its exchanges and queues exist.
     func declare(_ topology: Topology) throws(AMQPError) {
         defer { arena.reset() }
+        guard configuration.declaresTopology else {
+            let none = amqp_table_t(num_entries: 0, entries: nil)
+            for exchange in topology.exchanges {
+                amqp_exchange_declare(state, Self.channel, arena.bytes(exchange.name), arena.bytes(exchange.type), 1, 0, 0, 0, none)
+                try check(reply: amqp_get_rpc_reply(state), "looking up exchange \(exchange.name) (made by `undersigned broker setup`)")
+            }
+            for queue in topology.queues {
+                amqp_queue_declare(state, Self.channel, arena.bytes(queue.name), 1, 0, 0, 0, none)
+                try check(reply: amqp_get_rpc_reply(state), "looking up queue \(queue.name) (made by `undersigned broker setup`)")
+            }
+            return
+        }
         for exchange in topology.exchanges {
             amqp_exchange_declare(
                 state, Self.channel, arena.bytes(exchange.name), arena.bytes(exchange.type),

@@ -71,14 +71,28 @@ public final class ConfigurationReader {
         int(name, default: value, in: 0...65_535)
     }
 
+    /// The broker from the URL in `name`. A service's own login may come apart from it (`UNDERSIGNED_AMQP_USER`
+    /// and `UNDERSIGNED_AMQP_PASSWORD`, e.g. from a Secret the broker's setup job reads too), and
+    /// `UNDERSIGNED_AMQP_DECLARE=false` says the login may configure nothing (see `declaresTopology`).
     public func amqp(_ name: String, default value: String, connectionName: String) -> AMQPConfiguration {
         let raw = string(name, default: value)
+        var configuration: AMQPConfiguration
         do {
-            return try AMQPConfiguration(url: raw, connectionName: connectionName)
+            configuration = try AMQPConfiguration(url: raw, connectionName: connectionName)
         } catch {
             problems.append("\(name) must be an amqp://user:password@host:port/vhost URL (\(error.message))")
-            return AMQPConfiguration(connectionName: connectionName)
+            configuration = AMQPConfiguration(connectionName: connectionName)
         }
+        if let user = optionalString("UNDERSIGNED_AMQP_USER") {
+            configuration.user = user
+            guard let password = optionalString("UNDERSIGNED_AMQP_PASSWORD") else {
+                problems.append("UNDERSIGNED_AMQP_USER is set: UNDERSIGNED_AMQP_PASSWORD is required with it")
+                return configuration
+            }
+            configuration.password = password
+        }
+        configuration.declaresTopology = bool("UNDERSIGNED_AMQP_DECLARE", default: true)
+        return configuration
     }
 
     public func postgresURL(_ name: String, default value: String) -> String {

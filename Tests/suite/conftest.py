@@ -1,4 +1,5 @@
 """The running suite the partner tests talk to, from the environment scripts/api-check sets."""
+import base64
 import json
 import os
 import subprocess
@@ -71,3 +72,20 @@ def counted(partner):
     """A partner's signatures that tally has counted."""
     return int(psql(f"SELECT count(*) FROM signatures s JOIN tally_counted t ON t.signature_id = s.id "
                     f"WHERE s.partner = '{partner['user']}'")[0])
+
+
+def management(method, path, body=None, auth=None, answer=None):
+    """RabbitMQ's management API as scripts/api-check's administrator (or `auth`); the status, and the
+    JSON body into `answer` (a list) when given."""
+    base = os.environ["UNDERSIGNED_RABBITMQ_MANAGEMENT_URL"]
+    credentials, host = base.split("://", 1)[1].split("@", 1)
+    request = urllib.request.Request(f"http://{host}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"content-type": "application/json",
+                                              "authorization": "Basic " + base64.b64encode((auth or credentials).encode()).decode()})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if answer is not None:
+                answer.append(json.load(response))
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code

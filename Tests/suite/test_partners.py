@@ -13,7 +13,7 @@ import pika
 import pytest
 from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 
-from conftest import ENV, add_partner, counted, eventually, psql
+from conftest import ENV, add_partner, counted, eventually, management, psql
 
 
 def envelope(rows, envelope_id=None):
@@ -313,26 +313,6 @@ def test_push_reads_a_json_array_the_same_way_over_amqp_and_over_http(tmp_path):
         assert eventually(lambda: counted(partner) == 2)
     assert summaries[0] == summaries[1], summaries
     assert summaries[0]["accepted"] == "2" and summaries[0]["invalid"] == "1"
-
-
-def management(method, path, body=None, auth=None, answer=None):
-    """RabbitMQ's management API as scripts/api-check's administrator (or `auth`); the status, and the
-    JSON body into `answer` (a list) when given."""
-    import base64
-    import urllib.error
-    import urllib.request
-    base = os.environ["UNDERSIGNED_RABBITMQ_MANAGEMENT_URL"]
-    credentials, host = base.split("://", 1)[1].split("@", 1)
-    request = urllib.request.Request(f"http://{host}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"content-type": "application/json",
-                                              "authorization": "Basic " + base64.b64encode((auth or credentials).encode()).decode()})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            if answer is not None:
-                answer.append(json.load(response))
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def test_a_partners_backlog_is_capped_in_envelopes_and_in_bytes():
