@@ -15,8 +15,18 @@ public enum Privacy {
     /// Removes every signature of the signer with this key, in one transaction, and keeps the counts
     /// honest: a counted signature is taken off its petition's count; one not counted yet is marked as
     /// counted, so that the accepted event still on its way changes nothing.
+    /// How long an erasure is remembered, so that a signature in flight at the erase is never stored.
+    public static let erasureMemory = "30 days"
+
+    /// Also remembers the erasure (`erasures`): dedup stores no signature of this signer signed before now,
+    /// so one still in a queue or a partner's backlog cannot come back.
     public static func erase(signerKey: SignerKey, on connection: PostgresConnection) throws -> Erased {
         try connection.transaction { connection in
+            try connection.query("DELETE FROM erasures WHERE erased_at < now() - \(erasureMemory)::interval")
+            try connection.query("""
+                INSERT INTO erasures (signer_key) VALUES (\(ByteA(signerKey.bytes)))
+                ON CONFLICT (signer_key) DO UPDATE SET erased_at = now()
+                """)
             let removed = try connection.query("""
                 DELETE FROM signatures s USING petitions p WHERE s.signer_key = \(ByteA(signerKey.bytes)) AND p.id = s.petition_id
                 RETURNING s.id, s.petition_id, s.country, p.slug
@@ -53,6 +63,7 @@ public enum Privacy {
     /// Returns the petitions and the signatures changed.
     public static func anonymise(closedBefore date: Date, on connection: PostgresConnection) throws -> (petitions: [String], signatures: Int) {
         try connection.transaction { connection in
+            try connection.query("DELETE FROM erasures WHERE erased_at < now() - \(erasureMemory)::interval")
             let petitions = try connection.query("""
                 SELECT id, slug FROM petitions
                 WHERE COALESCE(closed_at, CASE WHEN closes_at <= now() THEN closes_at END) < \(date)

@@ -345,5 +345,15 @@ public enum Schema {
                 PRIMARY KEY (petition_id, signer_key, partner)
             );
             """),
+        Migration(version: 16, name: "erasures", sql: """
+            -- A signer erased (`undersigned erase`): dedup stores none of their signatures signed before the
+            -- erase, so one still in a queue or a partner's backlog at that moment never lands after it. The key
+            -- is the same HMAC as in signatures; kept 30 days (what can be in flight that long is in a dead
+            -- letter, which erase searches), then removed by the next erase or anonymise.
+            CREATE TABLE erasures (
+                signer_key  bytea PRIMARY KEY CHECK (length(signer_key) = 32),
+                erased_at   timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ])
 }

@@ -58,8 +58,10 @@ final class RunningSuite: Sendable {
                 configuration: TallyConfiguration(common: common("tally", index), host: "127.0.0.1", port: 0, shard: index),
                 logger: logger, onServerRunning: { await ports.set("tally-\(index)", $0) }))
         }
-        services.append(DeliveryService.build(
-            configuration: DeliveryConfiguration(common: common("delivery", 0), opsPort: 0),
+        // A spool of its own: delivery empties its spool of leftovers at start, and suites run side by side.
+        let spool = FileManager.default.temporaryDirectory.appendingPathComponent("undersigned-harness-\(UUID().uuidString)")
+        services.append(try DeliveryService.build(
+            configuration: DeliveryConfiguration(common: common("delivery", 0), opsPort: 0, spool: spool),
             logger: logger, onServerRunning: { await ports.set("delivery", $0) }))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: logger))
         let task = Task { try await group.run() }

@@ -88,3 +88,17 @@ struct DeadLetterTrustTests {
         #expect(dead.properties.headers[DeadLetter.Header.originalExchange] == .string(Self.names.partnersExchange))
     }
 }
+
+/// `undersigned erase` finds a signer in a dead letter that is not an envelope by the address's bytes.
+@Suite("Erase in unreadable letters")
+struct EraseSearchTests {
+    @Test func findsTheAddressInAnyCaseOfASCIILetters() {
+        let needle = Array("ada.l@example.org".utf8)
+        #expect(EraseCommand.contains(Array("garbage {ADA.L@Example.ORG} more".utf8), needle))
+        #expect(EraseCommand.contains(Array("ada.l@example.org".utf8), needle))
+        #expect(!EraseCommand.contains(Array("ada.l@example.or".utf8), needle))
+        #expect(!EraseCommand.contains(Array("xada_l@example.org".utf8), needle))
+        #expect(!EraseCommand.contains([], needle))
+        #expect(EraseCommand.contains(Array("a".utf8), Array("a".utf8)))
+    }
+}

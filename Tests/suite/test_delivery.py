@@ -82,8 +82,8 @@ def read_csv(data):
 class Receiver:
     """A webhook receiver that answers `failures` 500s before a 200, checking every signature."""
 
-    def __init__(self, secret, failures=0):
-        self.secret, self.failures, self.calls = secret, failures, []
+    def __init__(self, secret, failures=0, before_answer=None):
+        self.secret, self.failures, self.calls, self.before_answer = secret, failures, [], before_answer
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -96,6 +96,8 @@ class Receiver:
                 status = 500 if len(receiver.calls) < receiver.failures else 200
                 call["status"] = status
                 receiver.calls.append(call)
+                if receiver.before_answer:
+                    receiver.before_answer(len(receiver.calls))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -140,6 +142,29 @@ def test_webhook_retried_after_500s_then_delivered_once_with_right_counts_and_ch
     assert manifest["counts_by_country"] == by_country == {c: stored(slug, [c]) for c in COUNTRIES}
     assert not any("@" in field for row in rows for field in row), "no e-mail address in a package"
     assert b"Stop the Drones" in parts["cover_letter"] and b"Line &lt;two&gt; &amp; more." in parts["cover_letter"]
+
+
+def test_a_retried_package_is_built_again_without_a_signer_erased_in_between_and_the_spool_is_private():
+    slug = new_petition()
+    sign(slug, 6)
+    erased = {}
+
+    def erase_during_the_first_call(calls):
+        if calls == 1:  # the first attempt is in flight: its package was built with every signer
+            erased["out"] = ctl("erase", f"signer0.{slug}@example.org")
+    receiver = Receiver(secret="", failures=1, before_answer=erase_during_the_first_call)
+    receiver.secret = add_webhook_target(slug, "un", receiver.url)
+    ctl("deliver", slug)
+    [delivery] = settled(slug, 1)
+    assert delivery["state"] == "delivered" and delivery["attempts"] == 2 and "removed 1 signature(s)" in erased["out"]
+    first, second = (read_csv(receiver.parts(call)["signatures"]) for call in receiver.calls)
+    assert len(first) == 6 and len(second) == 5, "the retry's package was made anew"
+    assert "Signer 0 \u00c9lise" in {r[0] for r in first} and "Signer 0 \u00c9lise" not in {r[0] for r in second}
+    assert json.loads(receiver.parts(receiver.calls[1])["manifest"])["signatures"] == 5 == delivery["signatures"]
+    _, _, environ = running_service("delivery")
+    spool = environ["UNDERSIGNED_DELIVERY_SPOOL"]
+    assert os.stat(spool).st_mode & 0o777 == 0o700, "only the delivery service's user may enter the spool"
+    assert not glob.glob(f"{spool}/delivery-*") and not glob.glob(f"{spool}/.building-*"), "no package is kept after its attempt"
 
 
 def test_email_through_the_relay_with_starttls_carries_the_csv_of_the_targets_countries():

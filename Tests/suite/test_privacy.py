@@ -139,12 +139,87 @@ def test_erase_also_takes_the_signer_out_of_dead_letters():
     channel.confirm_delivery()
     channel.basic_publish("partners.submitted", partner["user"], envelope([signature(target), signature(other)]),
                           pika.BasicProperties(content_type="application/json", delivery_mode=2, user_id="guest"), mandatory=True)
+    # Letters that are not envelopes at all cannot be taken apart: the one naming the signer (in another
+    # case) goes whole, the other stays.
+    garbage_named, garbage_other = f"not json, {target.upper()} Ada {tag}", f"not json either, {other} {tag}"
+    for body in (garbage_named, garbage_other):
+        channel.basic_publish("partners.submitted", partner["user"], body.encode(),
+                              pika.BasicProperties(delivery_mode=2, user_id="guest"), mandatory=True)
     connection.close()
     def letters():
         found = re.search(r"(\d+) dead letter", ctl("dead", "list", "--limit", "1000"))
         return "\n".join(ctl("dead", "show", str(i), "--body", "--limit", "1000") for i in range(int(found.group(1)) if found else 0))
-    assert eventually(lambda: target in letters(), timeout=30)
+    assert eventually(lambda: target in letters() and garbage_named in letters() and garbage_other in letters(), timeout=30)
     out = ctl("erase", target.upper())
-    assert "removed 1 signature(s) from dead letters" in out
+    assert "removed 1 signature(s) from dead letters" in out and "removed 1 unreadable dead letter(s)" in out
     remaining = letters()
-    assert target not in remaining and target.lower() not in remaining and other in remaining
+    assert target not in remaining and target.lower() not in remaining.lower() and other in remaining
+    assert garbage_named not in remaining and garbage_other in remaining
+
+
+def dedup_log_since(offset):
+    with open(f"{ENV.local}/logs/dedup-1.log", errors="replace") as log:
+        log.seek(offset)
+        return log.read()
+
+
+def test_a_signature_in_flight_at_the_erase_is_never_stored_and_the_signer_may_sign_again():
+    import signal
+    from conftest import running_service
+    slug = new_petition()
+    tag = uuid.uuid4().hex[:8]
+    email = f"in.flight.{tag}@example.org"
+    offset = os.path.getsize(f"{ENV.local}/logs/dedup-1.log")
+    pid, _, _ = running_service("dedup")
+    # Dedup held still: the signature is accepted (202: in the broker) but not stored when the erase runs.
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        sign(slug, f"In Flight {tag}", email)
+        assert "no signatures of that signer" in ctl("erase", email)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert eventually(lambda: '"erased_signer":"1"' in dedup_log_since(offset), timeout=60), "dedup took the letter and refused it"
+    assert psql(f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id WHERE p.slug = '{slug}'") == ["0"]
+    assert total(slug) == 0
+    # Signing again after the erase is the person's new wish: stored and counted.
+    sign(slug, f"In Flight {tag}", email)
+    assert counted(slug, 1)
+
+
+def test_a_closed_petition_takes_what_was_signed_before_it_closed_and_no_partner_rows_after():
+    import pika
+    from conftest import add_partner
+    from test_partners import envelope, properties, signature
+    slug = new_petition()
+    tag = uuid.uuid4().hex[:8]
+    offset = os.path.getsize(f"{ENV.local}/logs/dedup-1.log")
+    from conftest import running_service
+    import signal
+    pid, _, _ = running_service("dedup")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        sign(slug, f"Just In Time {tag}", f"just.in.time.{tag}@example.org")  # signed while open, stored after the close
+        ctl("petition", "close", slug)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert counted(slug, 1), "a signature intake took before the closing is counted"
+    # A partner's rows for the closed petition: refused, with the reason in its receipt; nothing stored.
+    partner = add_partner("late")
+    row = signature(f"late.{tag}@example.org")
+    row["petition"] = slug
+    connection = pika.BlockingConnection(pika.URLParameters(partner["amqp_url"]))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish("partners.submitted", f"{partner['user']}.late", envelope([row]), properties(partner, f"late-{tag}"), mandatory=True)
+    receipts = []
+
+    def receipt():
+        method, _, body = channel.basic_get(partner["receipt_queue"], auto_ack=True)
+        if body:
+            receipts.append(json.loads(body))
+        return receipts
+    assert eventually(receipt, timeout=60)
+    connection.close()
+    [status] = receipts[0]["rows"]
+    assert (status["status"], status.get("reason")) == ("invalid", "the petition is closed"), receipts[0]
+    assert total(slug) == 1 and psql(f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id WHERE p.slug = '{slug}'") == ["1"]

@@ -225,20 +225,25 @@ enum DeadLetters {
 
 extension DeadLetters {
     /// Takes a signer's signatures out of the envelopes kept as dead letters (`dedup.submitted.dead`, where
-    /// the partners' queues dead-letter too): if a letter holds one, every letter read is published back to
-    /// the dead queue (confirmed) with those signatures removed (a letter left empty is dropped), then the
-    /// old ones are acked; otherwise they are left as they were. Returns the signatures removed.
-    static func erase(where matches: @escaping @Sendable (Signature) -> Bool) async throws -> Int {
+    /// the partners' queues dead-letter too; the other dead queues hold ids and counts, no person): if a
+    /// letter holds one, every letter read is published back to the dead queue (confirmed) with those
+    /// signatures removed (a letter left empty is dropped), then the old ones are acked; otherwise they are
+    /// left as they were. A letter that is not a readable envelope cannot be taken apart: it is dropped
+    /// whole when `mentions` finds the signer in its bytes (it could never be taken as it is, and the
+    /// partner that sent it was told so). Returns the signatures and the unreadable letters removed.
+    static func erase(
+        where matches: @escaping @Sendable (Signature) -> Bool, mentions: @escaping @Sendable ([UInt8]) -> Bool
+    ) async throws -> (signatures: Int, unreadable: Int) {
         let environment = try Environment()
         let names = environment.common.topology
         let publisher = AMQPPublisher(
             configuration: .init(connection: environment.common.amqp(role: "ctl-publisher"), topology: .undersigned(names)), logger: Environment.logger)
         publisher.start()
-        let removed = Mutex(0)
+        let removed = Mutex((signatures: 0, unreadable: 0))
         for queue in [names.dedupQueue.dropFirst(names.prefix.count)] {
             let deadQueue = names.deadQueue(for: names.prefix + queue)
             _ = try await read(queue: String(queue), limit: 1_000_000) { letters in
-                var found = 0
+                var found = 0, unreadable = 0
                 var kept: [OutgoingMessage] = []
                 for letter in letters {
                     var body = letter.body
@@ -250,16 +255,19 @@ extension DeadLetters {
                             if envelope.signatures.isEmpty && envelope.rejected.isEmpty { continue }
                             body = WireCodec.encode(envelope)
                         }
+                    } else if mentions(Array(letter.body)) {
+                        unreadable += 1
+                        continue
                     }
                     kept.append(OutgoingMessage(exchange: "", routingKey: deadQueue, body: body, properties: letter.properties.withoutUserID))
                 }
-                guard found > 0 else { return .requeue }
+                guard found + unreadable > 0 else { return .requeue }
                 do {
                     try await publisher.publish(kept)
                 } catch {
                     return .requeue
                 }
-                removed.withLock { $0 += found }
+                removed.withLock { $0.signatures += found; $0.unreadable += unreadable }
                 return .ack
             }
         }

@@ -33,10 +33,26 @@ struct EraseCommand: AsyncParsableCommand {
             print("removed \(erased.signatures) signature(s) from \(erased.petitions.joined(separator: ", ")); "
                 + "\(erased.uncounted) taken off the counts, the rest will not be counted")
         }
-        let dead = try await DeadLetters.erase { signature in
-            (try? CanonicalEmail(signature.email, rules: rules)).map(keys.key(for:)) == key
+        // In a letter that is not an envelope, the address as typed or in its canonical form, in any case.
+        let needles = Set([email.trimmingWhitespace().lowercased(), canonical.value.lowercased()]).map { Array($0.utf8) }
+        let dead = try await DeadLetters.erase(
+            where: { signature in (try? CanonicalEmail(signature.email, rules: rules)).map(keys.key(for:)) == key },
+            mentions: { body in needles.contains { Self.contains(body, $0) } })
+        if dead.signatures > 0 { print("removed \(dead.signatures) signature(s) from dead letters") }
+        if dead.unreadable > 0 { print("removed \(dead.unreadable) unreadable dead letter(s) that named the signer") }
+    }
+}
+
+extension EraseCommand {
+    /// Whether `haystack` holds `needle` (lowercase), ignoring the case of ASCII letters.
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        let lower = { (byte: UInt8) in byte >= 65 && byte <= 90 ? byte + 32 : byte }
+        outer: for start in 0...(haystack.count - needle.count) where lower(haystack[start]) == needle[0] {
+            for offset in 1..<needle.count where lower(haystack[start + offset]) != needle[offset] { continue outer }
+            return true
         }
-        if dead > 0 { print("removed \(dead) signature(s) from dead letters") }
+        return false
     }
 }
 

@@ -22,21 +22,22 @@ struct PartnerEnvelope: Sendable {
     /// One receipt per envelope, from what the batch did: a row is accepted when its submission is among
     /// the accepted events (new or redelivered) or its signer signed through another channel (a receipt
     /// must not tell a partner who signed elsewhere), invalid when rejected (with the reason; an unknown
-    /// petition is rejected by the store), else a duplicate of the partner's own rows.
+    /// or closed petition is rejected by the store), else a duplicate of the partner's own rows.
     static func receipts(
         _ envelopes: [PartnerEnvelope], rows: [SignatureRow], rejected: [RejectedRow], outcome: BatchOutcome
     ) -> [(envelope: PartnerEnvelope, receipt: PartnerReceipt)] {
         guard !envelopes.isEmpty else { return [] }
-        let accepted = Set(outcome.accepted.map(\.submissionID)).union(outcome.signedElsewhere)
-        let unknown = Set(outcome.unknownPetition)
+        // Erased signers too: the receipt must not tell that someone asked to be erased.
+        let accepted = Set(outcome.accepted.map(\.submissionID)).union(outcome.signedElsewhere).union(outcome.erased)
+        let refused = outcome.petitionRefusals
         // Keyed by partner too: envelope ids are the partners' choice, and two may send the same one.
         var byEnvelope: [Key: [PartnerReceipt.Row]] = [:]
         for row in rows {
             guard let partner = row.partner else { continue }
             let submission = row.signature.submissionID
             let status: PartnerReceipt.Row
-            if unknown.contains(submission) {
-                status = .init(row: row.position, status: .invalid, field: "petition", reason: "there is no such petition")
+            if let problem = refused[submission] {
+                status = .init(row: row.position, status: .invalid, field: problem.field, reason: problem.reason)
             } else {
                 status = .init(row: row.position, status: accepted.contains(submission) ? .accepted : .duplicate)
             }

@@ -36,8 +36,21 @@ struct BatchOutcome: Sendable {
     var signedElsewhere: Set<UUID> = []
     /// Signatures for a petition that does not exist.
     var unknownPetition: [UUID]
+    /// Signatures for a petition closed before they were signed (or, from a partner, closed now).
+    var closedPetition: [UUID] = []
+    /// Signatures of a signer erased after they signed (in flight at the erase): never stored. A partner's
+    /// receipt says accepted, as for anyone (it must not learn that the person asked to be erased).
+    var erased: Set<UUID> = []
     /// Rows recorded in `rejected_signatures` now (not on a redelivery).
     var rejectedCount: Int
+
+    /// The rows refused for their petition (none such, or closed), with the reason.
+    var petitionRefusals: [UUID: ValidationProblem] {
+        var refusals: [UUID: ValidationProblem] = [:]
+        for id in unknownPetition { refusals[id] = ValidationProblem(field: "petition", reason: "there is no such petition") }
+        for id in closedPetition { refusals[id] = ValidationProblem(field: "petition", reason: "the petition is closed") }
+        return refusals
+    }
 }
 
 /// Writes signatures: one set-based insert per batch, unique per (petition, signer key).
@@ -66,10 +79,9 @@ enum SignatureStore {
                     """)
             }
         }
-        let unknown = Set(outcome.unknownPetition)
-        let all = rejected + rows.filter { unknown.contains($0.signature.submissionID) }.map {
-            RejectedRow(envelopeID: $0.envelopeID, position: $0.position,
-                        problem: ValidationProblem(field: "petition", reason: "there is no such petition"), partner: $0.partner)
+        let refused = outcome.petitionRefusals
+        let all = rejected + rows.compactMap { row in
+            refused[row.signature.submissionID].map { RejectedRow(envelopeID: row.envelopeID, position: row.position, problem: $0, partner: row.partner) }
         }
         outcome.rejectedCount = try record(all, on: connection)
         return outcome
@@ -107,6 +119,7 @@ enum SignatureStore {
                    -- a text version is kept only when it is one of this petition's (a sender's word is not enough)
                    (SELECT t.id FROM petition_texts t WHERE t.id = i.text_id AND t.petition_id = p.id)
             FROM input i JOIN petitions p ON p.slug = i.petition
+            WHERE \(sql: Self.storable)
             -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index;
             -- within a batch, the first of a signer's signatures (in envelope order) is the one kept
             ORDER BY p.id, i.signer_key, i.ord
@@ -156,11 +169,43 @@ enum SignatureStore {
                 }
             }
         }
-        for (index, input) in rest.enumerated() where !found.contains(index) {
-            outcome.unknownPetition.append(input.signature.submissionID)
-        }
+        try classify(rest.enumerated().filter { !found.contains($0.offset) }.map(\.element), outcome: &outcome, on: connection)
         try claim(rest.filter { outcome.signedElsewhere.contains($0.signature.submissionID) }, outcome: &outcome, on: connection)
         return outcome
+    }
+
+    /// Whether input row `i` may be stored in petition `p`: its signer was not erased after it signed (a date
+    /// in the future counts as now: a partner's `signed_at` cannot step over an erase), and
+    /// the petition takes it: open now, or, for a signature intake took (no partner), signed before it
+    /// closed (it was in flight at the closing; with a minute's grace, since intake may know a petition's
+    /// state up to 5 s late and its clock is not the database's: a 202 is a promise). A partner's row for a closed petition is refused: the
+    /// partner's own `signed_at` cannot reopen it, nor add names to a petition already anonymised.
+    static let storable: StaticString = """
+        NOT EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
+        AND ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()))
+             OR (i.partner IS NULL AND to_timestamp(i.signed_at) <= LEAST(p.closed_at, p.closes_at) + interval '1 minute'))
+        """
+
+    /// Rows neither stored nor already there: why (no such petition, erased signer, closed petition).
+    private static func classify(_ rows: [SignatureRow], outcome: inout BatchOutcome, on connection: PostgresConnection) throws {
+        guard !rows.isEmpty else { return }
+        let reasons = try connection.query("""
+            SELECT i.ord, p.id IS NULL,
+                   p.id IS NOT NULL AND EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
+            FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
+                        \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[]) WITH ORDINALITY AS i(petition, signer_key, signed_at, ord)
+            LEFT JOIN petitions p ON p.slug = i.petition
+            """)
+        for row in reasons {
+            let submission = rows[try row.decode(Int.self, 0) - 1].signature.submissionID
+            if try row.decode(Bool.self, 1) {
+                outcome.unknownPetition.append(submission)
+            } else if try row.decode(Bool.self, 2) {
+                outcome.erased.insert(submission)
+            } else {
+                outcome.closedPetition.append(submission)
+            }
+        }
     }
 
     /// A partner's rows for people who signed through another channel: the first time a partner sends a

@@ -11,7 +11,8 @@ public enum DeliveryService {
     public static func build(
         configuration: DeliveryConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
+        try Spool.prepare(configuration.spool)
         let common = configuration.common
         let names = common.topology
         let pool = PostgresPool(configuration: common.postgres, logger: logger)

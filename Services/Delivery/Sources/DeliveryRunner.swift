@@ -76,9 +76,10 @@ struct DeliveryRunner: Service {
             }
         }
         Counter(label: "undersigned_deliveries_total", dimensions: [("transport", target.transport.rawValue), ("result", outcome.result)]).increment()
+        // The spool keeps no names once an attempt is over, delivered, refused or to be retried (the next
+        // attempt builds the package again from the range, without anyone erased since).
+        if let built { try? FileManager.default.removeItem(at: built) }
         if case .delivered = outcome {
-            // The spool keeps no names once the package is where it belongs (it can be rebuilt from the range).
-            if let built { try? FileManager.default.removeItem(at: built) }
             Counter(label: "undersigned_delivered_signatures_total", dimensions: [("transport", target.transport.rawValue)]).increment(by: signatures)
             Timer(label: "undersigned_delivery_duration_seconds", dimensions: [("transport", target.transport.rawValue)], preferredDisplayUnit: .seconds)
                 .recordInterval(since: started)

@@ -32,8 +32,9 @@ struct PackageBuilder: Sendable {
     let logger: Logger
 
     func build(_ delivery: DeliveryRecord, target: DeliveryTarget, petition: Petition) async throws -> Package {
+        // Made anew for every attempt, never taken from an earlier one: a signer erased between two attempts
+        // is not in the second (the runner removes each package once its attempt is over).
         let directory = spool.appendingPathComponent("delivery-\(delivery.id)")
-        if let built = try? existing(directory, delivery: delivery) { return built }
         let started = ContinuousClock.now
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: spool, withIntermediateDirectories: true)
@@ -96,18 +97,6 @@ struct PackageBuilder: Sendable {
             "bytes": "\(summary.csvBytes)", "seconds": "\((ContinuousClock.now - started).inSeconds)",
         ])
         return Package(directory: directory, summary: summary)
-    }
-
-    /// The package already in the spool, if its manifest matches what the delivery recorded.
-    private func existing(_ directory: URL, delivery: DeliveryRecord) throws -> Package? {
-        guard let recorded = delivery.csvSHA256 else { return nil }
-        let manifest = try DeliveryManifest.decode(Data(contentsOf: directory.appendingPathComponent(Package.manifestName)))
-        guard manifest.csv.sha256 == recorded, manifest.delivery.id == delivery.id,
-              FileManager.default.fileExists(atPath: directory.appendingPathComponent(Package.coverLetterName).path) else { return nil }
-        var sha = SHA256()
-        try FileChunks(url: directory.appendingPathComponent(Package.csvName)).forEach { sha.update(data: $0) }
-        guard sha.finalize().hexString == recorded else { return nil }
-        return Package(directory: directory, summary: manifest.summary)
     }
 
     /// The signatures of the delivery: its petition, its id range, its target's countries (values set
