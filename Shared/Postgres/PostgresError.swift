@@ -14,6 +14,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case decoding
         /// The pool is closed.
         case closed
+        /// Too many callers wait for a connection already (`PostgresPool.Configuration.maximumWaiting`).
+        case busy
+        /// The caller waited for a connection longer than `PostgresPool.Configuration.queueTimeout`.
+        case timedOut
     }
 
     public var code: Code
@@ -31,7 +35,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// deadlocks, a server that is starting or shutting down.
     public var isRetryable: Bool {
         switch code {
-        case .connection: return true
+        case .connection, .busy, .timedOut: return true
         case .server:
             guard let state = sqlState else { return false }
             return state.hasPrefix("08") || state == "40001" || state == "40P01" || state.hasPrefix("57P")

@@ -17,11 +17,19 @@ public final class PostgresPool: Sendable {
         public var size: Int
         /// Shown in `pg_stat_activity`.
         public var applicationName: String
+        /// Callers that may wait for a free connection; one more is refused at once (`.busy`), so a slow
+        /// database cannot make a service hold an unbounded number of waiting requests. Default 1,000.
+        public var maximumWaiting: Int
+        /// Longest a caller waits for a connection; work still queued after that is not run (`.timedOut`):
+        /// its caller has given up or should be told to. Default 10 s.
+        public var queueTimeout: Duration
 
-        public init(url: String, size: Int = 4, applicationName: String = "undersigned") {
+        public init(url: String, size: Int = 4, applicationName: String = "undersigned", maximumWaiting: Int = 1_000, queueTimeout: Duration = .seconds(10)) {
             self.url = url
             self.size = size
             self.applicationName = applicationName
+            self.maximumWaiting = maximumWaiting
+            self.queueTimeout = queueTimeout
         }
     }
 
@@ -49,8 +57,14 @@ public final class PostgresPool: Sendable {
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = enqueue { worker in
+        let deadline = ContinuousClock.now + configuration.queueTimeout
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let outcome = enqueue { [queueTimeout = configuration.queueTimeout] worker in
+                guard ContinuousClock.now <= deadline else {
+                    continuation.resume(throwing: PostgresError(
+                        code: .timedOut, message: "waited more than \(queueTimeout) for a database connection"))
+                    return
+                }
                 do {
                     let connection = try worker.connection()
                     do {
@@ -63,8 +77,12 @@ public final class PostgresPool: Sendable {
                     continuation.resume(throwing: error)
                 }
             }
-            if !accepted {
-                continuation.resume(throwing: PostgresError(code: .closed, message: "the connection pool is closed"))
+            switch outcome {
+            case .accepted: break
+            case .closed: continuation.resume(throwing: PostgresError(code: .closed, message: "the connection pool is closed"))
+            case .full:
+                continuation.resume(throwing: PostgresError(
+                    code: .busy, message: "\(configuration.maximumWaiting) callers wait for a database connection already"))
             }
         }
     }
@@ -97,14 +115,22 @@ public final class PostgresPool: Sendable {
         for _ in 0..<max(1, configuration.size) { available.signal() }
     }
 
-    private func enqueue(_ job: @escaping Job) -> Bool {
-        let accepted = jobs.withLock { state in
-            guard !state.closed else { return false }
+    private enum Enqueued { case accepted, closed, full }
+
+    private func enqueue(_ job: @escaping Job) -> Enqueued {
+        let outcome = jobs.withLock { state -> Enqueued in
+            guard !state.closed else { return .closed }
+            guard state.queue.count - state.head < configuration.maximumWaiting else { return .full }
             state.queue.append(job)
-            return true
+            return .accepted
         }
-        if accepted { available.signal() }
-        return accepted
+        if outcome == .accepted { available.signal() }
+        return outcome
+    }
+
+    /// Callers waiting for a connection now.
+    public var waiting: Int {
+        jobs.withLock { $0.queue.count - $0.head }
     }
 
     /// The next job, or nil when the pool is closed and drained.

@@ -2,6 +2,7 @@ import Foundation
 import AMQP
 import Hummingbird
 import HummingbirdCore
+import Models
 import Postgres
 
 /// The settings every service shares, from `UNDERSIGNED_*` environment variables. Defaults work against
@@ -13,6 +14,11 @@ public struct CommonConfiguration: Sendable {
     public var databaseURL: String
     /// `UNDERSIGNED_DATABASE_POOL_SIZE`, connections per process, default 4.
     public var databasePoolSize: Int
+    /// `UNDERSIGNED_DATABASE_MAX_WAITING` (default 1,000) and `UNDERSIGNED_DATABASE_QUEUE_TIMEOUT_MS` (default
+    /// 10 s): callers that may wait for a connection, and for how long (see `PostgresPool.Configuration`);
+    /// past either, an HTTP request gets a 503 with `Retry-After` and a worker's batch is retried.
+    public var databaseMaximumWaiting = 1_000
+    public var databaseQueueTimeout: Duration = .seconds(10)
     /// `UNDERSIGNED_TOPOLOGY_PREFIX`, put before every exchange and queue name, default none.
     /// Lets several suites share one broker (and tests run side by side).
     public var topology: TopologyNames
@@ -33,9 +39,25 @@ public struct CommonConfiguration: Sendable {
     /// A response being written (a live stream) is not idle.
     public var httpIdleTimeout: Duration = .seconds(30)
 
-    /// The HTTP server every service runs: HTTP/1.1 with the idle timeout.
+    /// `UNDERSIGNED_CONNECTIONS_PER_ADDRESS`: connections one address (an IPv6 client's /64) may hold open on
+    /// a public port, default 256 (0: no cap). Addresses in `UNDERSIGNED_TRUSTED_PROXIES` and
+    /// `UNDERSIGNED_ALLOW_NETWORKS` are not counted (a proxy or a festival's NAT is many people's address).
+    public var connectionsPerAddress = 256
+    public var connectionCapExempt: [IPNetwork] = []
+
+    /// The HTTP server of an ops port: HTTP/1.1 with the idle timeout.
     public var httpServer: HTTPServerBuilder {
         .http1(configuration: .init(idleTimeout: .seconds(Int64(httpIdleTimeout.components.seconds))))
+    }
+
+    /// The HTTP server of a public port: the idle timeout, and at most `connectionsPerAddress` connections
+    /// from one address (one cap for the server this builds).
+    public var publicHTTPServer: HTTPServerBuilder {
+        guard connectionsPerAddress > 0 else { return httpServer }
+        let limiter = AddressLimiter(perAddress: connectionsPerAddress, total: .max)
+        return .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionCapHandler(limiter: limiter, exempt: connectionCapExempt)],
+            idleTimeout: .seconds(Int64(httpIdleTimeout.components.seconds))))
     }
 
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5672/%2f"
@@ -67,6 +89,13 @@ public struct CommonConfiguration: Sendable {
         corsOrigins = reader.string("UNDERSIGNED_CORS_ORIGINS", default: "").split(separator: ",").map { $0.trimmingWhitespace() }
             .filter { !$0.isEmpty }
         httpIdleTimeout = .seconds(reader.int("UNDERSIGNED_HTTP_IDLE_TIMEOUT_S", default: 30, in: 1...3600))
+        connectionsPerAddress = reader.int("UNDERSIGNED_CONNECTIONS_PER_ADDRESS", default: 256, in: 0...1_000_000)
+        for name in ["UNDERSIGNED_TRUSTED_PROXIES", "UNDERSIGNED_ALLOW_NETWORKS"] {
+            // Each is checked (and its problem reported) where it is used for more; here a wrong one exempts nothing.
+            connectionCapExempt += (try? IPNetwork.list(reader.string(name, default: ""))) ?? []
+        }
+        databaseMaximumWaiting = reader.int("UNDERSIGNED_DATABASE_MAX_WAITING", default: 1_000, in: 1...1_000_000)
+        databaseQueueTimeout = reader.milliseconds("UNDERSIGNED_DATABASE_QUEUE_TIMEOUT_MS", default: .seconds(10), in: 10...600_000)
         publicURL = reader.string("UNDERSIGNED_PUBLIC_URL", default: publicURL).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         if !(publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://")) || URL(string: publicURL)?.host == nil {
             reader.problem("UNDERSIGNED_PUBLIC_URL: \(publicURL) is not a URL such as https://sign.peace.example")
@@ -77,7 +106,9 @@ public struct CommonConfiguration: Sendable {
     }
 
     public var postgres: PostgresPool.Configuration {
-        PostgresPool.Configuration(url: databaseURL, size: databasePoolSize, applicationName: instance)
+        PostgresPool.Configuration(
+            url: databaseURL, size: databasePoolSize, applicationName: instance, maximumWaiting: databaseMaximumWaiting,
+            queueTimeout: databaseQueueTimeout)
     }
 
     /// The AMQP settings with a connection name for one role (`publisher`, `consumer`).

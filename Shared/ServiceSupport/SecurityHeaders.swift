@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Postgres
 
 /// Secure defaults on every answer: `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`
 /// everywhere (unless the route chose `same-origin`); on HTML a Content-Security-Policy (unless the route set its own), `X-Frame-Options: DENY`.
@@ -35,6 +36,11 @@ public struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlewa
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
+        } catch let error as PostgresError where error.isRetryable {
+            // The database is away or too busy (the pool's queue is full, or the wait passed its deadline):
+            // a moment's wait may help, which a 500 would not say.
+            response = try Problem(.serviceUnavailable, title: "Busy", detail: "the database cannot answer now; try again shortly", retryAfter: 2)
+                .response(from: request, context: context)
         }
         response.headers[.xContentTypeOptions] = "nosniff"
         // A page may ask for less (the signing page sends its origin to itself, so its form can be checked).

@@ -87,7 +87,7 @@ struct EndToEndTests {
         #expect(try sandbox.rows("SELECT count(*) FROM milestones") == 1)
         #expect(try sandbox.rows("SELECT count(*) FROM milestones WHERE published_at IS NOT NULL") == 1)
         // The metrics the dashboard and the alerts read are there, under conventional names.
-        let metrics = try await suite.get(port: suite.intakePort, "/metrics").body
+        let metrics = try await suite.get(port: suite.intakeOpsPort, "/metrics").body
         #expect(metrics.contains(#"http_requests_total{route="/v1/petitions/{slug}/signatures",method="POST",status="202"} "#))
         #expect(metrics.contains("# TYPE http_request_duration_seconds histogram"))
         #expect(metrics.contains("undersigned_intake_signatures_accepted_total "))
@@ -176,7 +176,13 @@ struct EndToEndTests {
             #expect(try await suite.get(port: port, "/health/live").status == 200)
             #expect(try await suite.get(port: port, "/health/ready").status == 200)
         }
-        let metrics = try await suite.get(port: suite.intakePort, "/metrics")
+        // Readiness and metrics are on the ops ports only: the public ports do not know them.
+        for port in [suite.intakePort, suite.tallyPort] {
+            for path in ["/metrics", "/health/ready", "/health/live"] {
+                #expect(try await suite.get(port: port, path).status == 404, "\(path) on a public port")
+            }
+        }
+        let metrics = try await suite.get(port: suite.intakeOpsPort, "/metrics")
         #expect(metrics.body.contains("undersigned_intake_signatures_accepted_total"))
         // No email address or name reaches the metrics.
         #expect(!metrics.body.contains("example.org"))

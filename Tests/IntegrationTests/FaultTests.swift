@@ -141,7 +141,7 @@ struct FaultTests {
         let consumerReconnects = try await suite.metric("undersigned_consumer_reconnects_total")
         try await Servers.stopRabbitMQ()
         #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
-            try await suite.get(port: suite.intakePort, "/health/ready").status == 503
+            try await suite.get(port: suite.intakeOpsPort, "/health/ready").status == 503
         })
         let started = ContinuousClock.now
         let refused = try await suite.sign(email: "during@example.org", country: "FR")

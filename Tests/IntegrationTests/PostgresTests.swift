@@ -85,6 +85,42 @@ struct PostgresTests {
         #expect(Batch.alive.withLock { $0 } == 0)
     }
 
+    @Test("the pool's queue is bounded: one caller too many is refused at once, one that waited past the deadline is not run")
+    func boundedQueueWithDeadlines() async throws {
+        let url = try TestEnvironment.makeDatabase(migrated: false)
+        defer { TestEnvironment.dropDatabase(url) }
+        let pool = PostgresPool(
+            configuration: .init(url: url, size: 1, maximumWaiting: 2, queueTimeout: .milliseconds(300)), logger: TestEnvironment.logger)
+        defer { pool.close() }
+        try await pool.query("CREATE TABLE ran (job int)")
+        // The only connection is busy for a second.
+        let busy = Task { try await pool.query("SELECT pg_sleep(1)") }
+        try await Task.sleep(for: .milliseconds(200))  // taken by the worker by then
+        let waiting = (1...2).map { job in Task { try await pool.query("INSERT INTO ran VALUES (\(job))") } }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { pool.waiting == 2 })
+        // A third caller is refused at once, not queued.
+        let started = ContinuousClock.now
+        do {
+            _ = try await pool.query("INSERT INTO ran VALUES (3)")
+            Issue.record("a caller beyond maximumWaiting was queued")
+        } catch let error as PostgresError {
+            #expect(error.code == .busy && error.isRetryable)
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+        // The two that waited past 300 ms are not run once the connection is free.
+        for task in waiting {
+            do {
+                _ = try await task.value
+                Issue.record("a job queued past its deadline ran")
+            } catch let error as PostgresError {
+                #expect(error.code == .timedOut)
+            }
+        }
+        _ = try await busy.value
+        #expect(try await pool.query("SELECT count(*) FROM ran").first?.decode(Int.self, 0) == 0)
+        #expect(pool.waiting == 0)
+    }
+
     @Test("a broken connection is replaced on the next use")
     func brokenConnectionIsReplaced() async throws {
         let url = try TestEnvironment.makeDatabase(migrated: false)

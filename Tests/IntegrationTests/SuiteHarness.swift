@@ -44,8 +44,8 @@ final class RunningSuite: Sendable {
         let ports = Ports()
         var services: [any Service] = []
         services.append(IntakeService.build(
-            configuration: IntakeConfiguration(common: common("intake", 0), host: "127.0.0.1", port: 0),
-            logger: logger, onServerRunning: { await ports.set("intake", $0) }))
+            configuration: { var intake = IntakeConfiguration(common: common("intake", 0), host: "127.0.0.1", port: 0); intake.opsPort = 0; return intake }(),
+            logger: logger, onServerRunning: { await ports.set("intake", $0) }, onOperationsRunning: { await ports.set("intake-ops", $0) }))
         for index in 0..<dedupInstances {
             var dedup = DedupConfiguration(common: common("dedup", index), signerSecret: TestEnvironment.signerSecret, opsPort: 0)
             dedup.partnerRefresh = .milliseconds(200)
@@ -54,9 +54,11 @@ final class RunningSuite: Sendable {
                 logger: logger, onServerRunning: { await ports.set("dedup-\(index)", $0) }))
         }
         for index in 0..<tallyInstances {
+            var tally = TallyConfiguration(common: common("tally", index), host: "127.0.0.1", port: 0, shard: index)
+            tally.opsPort = 0
             services.append(TallyService.build(
-                configuration: TallyConfiguration(common: common("tally", index), host: "127.0.0.1", port: 0, shard: index),
-                logger: logger, onServerRunning: { await ports.set("tally-\(index)", $0) }))
+                configuration: tally, logger: logger, onServerRunning: { await ports.set("tally-\(index)", $0) },
+                onOperationsRunning: { await ports.set("tally-ops-\(index)", $0) }))
         }
         // A spool of its own: delivery empties its spool of leftovers at start, and suites run side by side.
         let spool = FileManager.default.temporaryDirectory.appendingPathComponent("undersigned-harness-\(UUID().uuidString)")
@@ -67,9 +69,10 @@ final class RunningSuite: Sendable {
         let task = Task { try await group.run() }
         let intake = try await ports.wait("intake")
         let tally = try await ports.wait("tally-0")
-        var ops: [Int] = [intake, tally, try await ports.wait("delivery")]
+        // The ops ports: intake's first, then tally's, delivery's and each dedup's.
+        var ops: [Int] = [try await ports.wait("intake-ops"), try await ports.wait("tally-ops-0"), try await ports.wait("delivery")]
         for index in 0..<dedupInstances { ops.append(try await ports.wait("dedup-\(index)")) }
-        for index in 1..<max(1, tallyInstances) { ops.append(try await ports.wait("tally-\(index)")) }
+        for index in 1..<max(1, tallyInstances) { ops.append(try await ports.wait("tally-ops-\(index)")) }
         let suite = RunningSuite(databaseURL: databaseURL, names: names, intakePort: intake, tallyPort: tally, opsPorts: ops, group: group, task: task)
         // Ready means broker connections up and the database reachable.
         let ready = try await TestEnvironment.eventually(timeout: .seconds(30)) {
@@ -114,9 +117,12 @@ final class RunningSuite: Sendable {
         return try await Self.send(request)
     }
 
+    /// Intake's ops port (health, metrics).
+    var intakeOpsPort: Int { opsPorts[0] }
+
     /// The sum of a metric's series on intake's `/metrics` (all services of a test process share one registry).
     func metric(_ name: String) async throws -> Double {
-        try await get(port: intakePort, "/metrics").body.split(separator: "\n")
+        try await get(port: intakeOpsPort, "/metrics").body.split(separator: "\n")
             .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
             .reduce(0, +)

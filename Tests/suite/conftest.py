@@ -55,6 +55,12 @@ def running_service(name):
     return pid, os.readlink(f"/proc/{pid}/exe"), environ
 
 
+def ops_url(name):
+    """Where instance 1 of service `name` answers /health/* and /metrics (its ops port, never its public one)."""
+    _, _, environ = running_service(name)
+    return f"http://127.0.0.1:{environ[f'UNDERSIGNED_{name.upper()}_OPS_PORT']}"
+
+
 def psql(sql):
     """Rows as `a|b` lines."""
     out = subprocess.run(["psql", ENV.database, "-AtX", "-c", sql], check=True, capture_output=True, text=True).stdout

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from conftest import ENV, eventually
+from conftest import ENV, eventually, ops_url
 
 ADMIN = {"Authorization": f"Bearer {os.environ.get('UNDERSIGNED_ADMIN_TOKEN', '')}"}
 
@@ -81,9 +81,9 @@ def test_a_source_taking_a_large_share_is_flagged_on_the_ops_endpoint_and_in_met
     def gauge():
         # The gauge is updated when a 10-second bucket begins: one more signature after that.
         post(address, email=f"{uuid.uuid4().hex[:10]}@{domain}")
-        metrics = urllib.request.urlopen(f"{ENV.intake}/metrics", timeout=5).read().decode()
+        metrics = urllib.request.urlopen(f"{ops_url('intake')}/metrics", timeout=5).read().decode()
         return any(line.startswith('undersigned_intake_trending_sources{kind="domain"}') and float(line.split()[-1]) >= 1
                    for line in metrics.splitlines())
     assert eventually(gauge, timeout=25, interval=2)
-    metrics = urllib.request.urlopen(f"{ENV.intake}/metrics", timeout=5).read().decode()
+    metrics = urllib.request.urlopen(f"{ops_url('intake')}/metrics", timeout=5).read().decode()
     assert address not in metrics and domain not in metrics, "sources are counted in metrics, never named"

@@ -15,7 +15,7 @@ import pika
 import pytest
 from pika.exceptions import ChannelClosedByBroker, StreamLostError
 
-from conftest import ENV, add_partner, counted, eventually, running_service
+from conftest import ENV, add_partner, counted, eventually, fetch, ops_url, running_service
 from test_http_batches import call
 from test_partners import connect, envelope, properties, signature
 
@@ -73,7 +73,7 @@ def test_deep_and_wide_json_is_refused_without_harm():
     wide = b'{"name":"Wide","email":"wide@example.org","country":"FR","x":[' + b"0," * 7000 + b"0]}"
     assert post_signature(wide)[0] in (202, 400)  # within the 16 KiB body limit: an unknown field is ignored or refused
     assert post_signature(b"{" * 20000)[0] == 413, "over 16 KiB before it is read"
-    assert ready(ENV.intake)
+    assert ready(ops_url("intake"))
 
 
 def test_an_envelope_over_the_brokers_limit_is_refused_and_the_partners_next_one_is_counted():
@@ -173,9 +173,56 @@ def test_one_address_holds_at_most_50_live_streams():
 
 
 def test_every_service_is_ready_and_under_its_pod_memory_limit_after_the_corpus():
-    for service, url in [("intake", ENV.intake), ("tally", ENV.tally)]:
-        assert ready(url), f"{service} is not ready"
+    for service in SERVICES:
+        assert ready(ops_url(service)), f"{service} is not ready"
     for service in SERVICES:
         pid, _, _ = running_service(service)
         assert os.path.exists(f"/proc/{pid}"), f"{service} is gone"
         assert peak_mib(service) < pod_limit_mib(service), f"{service} peaked at {peak_mib(service):.0f} MiB"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/health/ready", "/health/live"])
+def test_readiness_and_metrics_are_on_the_ops_ports_only(path):
+    for public in (ENV.intake, ENV.tally):
+        assert fetch(public + path)[0] == 404, f"{public}{path} answers on a public port"
+    for service in SERVICES:
+        assert fetch(ops_url(service) + path)[0] == 200, f"{service}'s ops port does not answer {path}"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_one_address_holds_only_so_many_connections_on_a_public_port():
+    """Connections that never send a request (each a socket and a task until the idle timeout). Loopback is
+    allow-listed in this suite (so not counted), so a second tally instance is started the same way
+    without that exemption and with a cap of 20: from one address it holds 20 and closes the rest at once,
+    and a closed one gives its place back."""
+    import select
+    import signal
+    import subprocess
+    _, binary, environ = running_service("tally")
+    port, ops = free_port(), free_port()
+    environ = {**environ, "UNDERSIGNED_TALLY_PORT": str(port), "UNDERSIGNED_TALLY_OPS_PORT": str(ops), "UNDERSIGNED_TALLY_SHARD": "7",
+               "UNDERSIGNED_INSTANCE": "tally-capped", "UNDERSIGNED_CONNECTIONS_PER_ADDRESS": "20",
+               "UNDERSIGNED_ALLOW_NETWORKS": "", "UNDERSIGNED_TRUSTED_PROXIES": ""}
+    log = open(f"{ENV.local}/logs/tally-capped.log", "ab")
+    capped = subprocess.Popen([binary], env=environ, stdout=log, stderr=log, start_new_session=True)
+    try:
+        assert eventually(lambda: ready(f"http://127.0.0.1:{ops}"), timeout=60), "the second tally instance is ready"
+        sockets = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(40)]
+        try:
+            time.sleep(0.5)  # the server has taken every one by now (well within its idle timeout)
+            readable, _, _ = select.select(sockets, [], [], 0)
+            closed = [s for s in readable if s.recv(1) == b""]
+            assert (len(sockets) - len(closed), len(closed)) == (20, 20)
+        finally:
+            for s in sockets:
+                s.close()
+        assert eventually(lambda: fetch(f"http://127.0.0.1:{port}/v1/petitions/{ENV.petition}/count")[0] == 200, timeout=10), \
+            "the places came back"
+    finally:
+        capped.send_signal(signal.SIGTERM)
+        capped.wait(timeout=60)

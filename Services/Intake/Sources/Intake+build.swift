@@ -8,12 +8,13 @@ import ServiceSupport
 import Store
 
 public enum IntakeService {
-    /// Assembles intake: database pool, confirming publisher, envelope batcher, and the HTTP server with
-    /// the signing API and the operations routes. Shutdown runs in reverse: the server stops taking
+    /// Assembles intake: database pool, confirming publisher, envelope batcher, the HTTP server with the
+    /// signing API, and the ops server (health, metrics) on a port of its own. Shutdown runs in reverse: the server stops taking
     /// requests, the batcher flushes, the publisher drains its confirms, the pool closes.
     public static func build(
         configuration: IntakeConfiguration, logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onOperationsRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let common = configuration.common
         let names = common.topology
@@ -35,7 +36,6 @@ public enum IntakeService {
         let router = Router(context: PeerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
-        router.addOperationsRoutes(readiness: readiness)
         let directory = PetitionDirectory(pool: pool)
         let signing = SignatureRoutes(
             directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL,
@@ -74,13 +74,16 @@ public enum IntakeService {
         ).add(to: router)
 
         return Application(
-            router: router, server: common.httpServer,
+            router: router, server: common.publicHTTPServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-intake"),
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger),
                 PublisherService(publisher: publisher),
                 batcher,
                 BlockListRefresher(pool: pool, guardian: abuse, logger: logger),
+                OperationsApplication.build(
+                    name: "intake-ops", host: configuration.host, port: configuration.opsPort, readiness: readiness, server: common.httpServer,
+                    onServerRunning: onOperationsRunning, logger: logger),
             ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

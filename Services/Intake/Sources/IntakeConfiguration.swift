@@ -8,6 +8,8 @@ public struct IntakeConfiguration: Sendable {
     public var host: String
     /// `UNDERSIGNED_INTAKE_PORT`, default 8080 (0 picks a free port; tests).
     public var port: Int
+    /// `UNDERSIGNED_INTAKE_OPS_PORT`, default 8084: `/health/*` and `/metrics`, apart from the public port (0: a free one).
+    public var opsPort = 8084
     /// `UNDERSIGNED_ENVELOPE_SIZE`: most signatures grouped into one envelope, default 500 (1...500: 500 of the
     /// longest signatures stay under the 2 MiB dedup reads).
     public var envelopeSize: Int
@@ -60,6 +62,8 @@ public struct IntakeConfiguration: Sendable {
             publishWindow: reader.int("UNDERSIGNED_PUBLISH_WINDOW", default: 256, in: 1...10_000),
             publishTimeout: reader.milliseconds("UNDERSIGNED_PUBLISH_TIMEOUT_MS", default: .seconds(10), in: 100...600_000),
             maximumWaitingEnvelopes: reader.int("UNDERSIGNED_MAX_WAITING_ENVELOPES", default: 1000, in: 1...1_000_000))
+        opsPort = reader.port("UNDERSIGNED_INTAKE_OPS_PORT", default: 8084)
+        if opsPort == port && port != 0 { reader.problem("UNDERSIGNED_INTAKE_OPS_PORT must differ from UNDERSIGNED_INTAKE_PORT (\(port))") }
         partnerBatchMaximumRows = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_ROWS", default: 100_000, in: 1...10_000_000)
         partnerBatchMaximumBytes = reader.int("UNDERSIGNED_PARTNER_BATCH_MAX_MIB", default: 64, in: 1...4096) << 20
         adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")

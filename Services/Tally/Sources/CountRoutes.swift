@@ -24,7 +24,7 @@ struct CountRoutes {
     /// `/count` views, shared for a quarter of a second (a 304 is answered from it).
     let views: CountViewCache
     /// Open live streams, capped per address and in all.
-    let streams: LiveStreamLimiter
+    let streams: AddressLimiter
     /// Where signers reach intake: the QR code on the stage page links there.
     let publicURL: String
 

@@ -5,11 +5,12 @@ import Postgres
 import ServiceSupport
 
 public enum TallyService {
-    /// Assembles tally: pool, publisher (milestones, dead letters), the accepted-events consumer, and the
-    /// HTTP server with the count API and ops routes.
+    /// Assembles tally: pool, publisher (milestones, dead letters), the accepted-events consumer, the HTTP
+    /// server with the count API, and the ops server (health, metrics) on a port of its own.
     public static func build(
         configuration: TallyConfiguration, logger: Logger,
-        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onOperationsRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let common = configuration.common
         let names = common.topology
@@ -29,15 +30,20 @@ public enum TallyService {
         let router = Router(context: PeerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
-        router.addOperationsRoutes(readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]))
         CountRoutes(
             pool: pool, live: live, admin: AdminToken(configuration.adminToken), views: CountViewCache(pool: pool),
-            streams: LiveStreamLimiter(perAddress: configuration.liveStreamsPerAddress, total: configuration.liveStreamsMaximum), publicURL: common.publicURL
+            streams: AddressLimiter(perAddress: configuration.liveStreamsPerAddress, total: configuration.liveStreamsMaximum), publicURL: common.publicURL
         ).add(to: router)
         return Application(
-            router: router, server: common.httpServer,
+            router: router, server: common.publicHTTPServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
-            services: [DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live],
+            services: [
+                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live,
+                OperationsApplication.build(
+                    name: "tally-ops", host: configuration.host, port: configuration.opsPort,
+                    readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]), server: common.httpServer,
+                    onServerRunning: onOperationsRunning, logger: logger),
+            ],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -3,9 +3,11 @@ import ServiceSupport
 /// Tally's settings, read once at start from `UNDERSIGNED_*` environment variables.
 public struct TallyConfiguration: Sendable {
     public var common: CommonConfiguration
-    /// `UNDERSIGNED_TALLY_HOST`, default `0.0.0.0`; `UNDERSIGNED_TALLY_PORT`, the count API and ops routes, default 8081.
+    /// `UNDERSIGNED_TALLY_HOST`, default `0.0.0.0`; `UNDERSIGNED_TALLY_PORT`, the count API, default 8081.
     public var host: String
     public var port: Int
+    /// `UNDERSIGNED_TALLY_OPS_PORT`, default 8085: `/health/*` and `/metrics`, apart from the public port (0: a free one).
+    public var opsPort = 8085
     /// `UNDERSIGNED_TALLY_SHARD`: the counter shard this instance writes (0...63), default: derived from the
     /// instance name. Instances with different shards never wait on each other's counter rows.
     public var shard: Int
@@ -41,6 +43,8 @@ public struct TallyConfiguration: Sendable {
             prefetch: reader.int("UNDERSIGNED_TALLY_PREFETCH", default: 200, in: 1...2000),
             batchSize: reader.int("UNDERSIGNED_TALLY_BATCH", default: 50, in: 1...1000))
         adminToken = reader.optionalString("UNDERSIGNED_ADMIN_TOKEN")
+        opsPort = reader.port("UNDERSIGNED_TALLY_OPS_PORT", default: 8085)
+        if opsPort == port && port != 0 { reader.problem("UNDERSIGNED_TALLY_OPS_PORT must differ from UNDERSIGNED_TALLY_PORT (\(port))") }
         liveStreamsPerAddress = reader.int("UNDERSIGNED_LIVE_STREAMS_PER_ADDRESS", default: 50, in: 0...1_000_000)
         liveStreamsMaximum = reader.int("UNDERSIGNED_LIVE_STREAMS_MAX", default: 2_000, in: 1...1_000_000)
         try reader.finish()

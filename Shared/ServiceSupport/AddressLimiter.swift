@@ -1,6 +1,7 @@
 import Hummingbird
 import Models
 import NIOCore
+import NIOHTTPTypes
 import Synchronization
 
 /// A router's request context: Hummingbird's, plus the peer's address (rate limits and per-address caps).
@@ -14,10 +15,11 @@ public struct PeerRequestContext: RequestContext, RemoteAddressRequestContext {
     }
 }
 
-/// Open live streams (Server-Sent Events), at most `perAddress` from one address (an IPv6 client by its
-/// /64) and `total` in all: each costs a connection and a subscriber, and a screen needs one. A stream is
-/// counted while its body is being written, so one that ends, however it ends, is released.
-public final class LiveStreamLimiter: Sendable {
+/// Places held by addresses, at most `perAddress` from one address (an IPv6 client by its /64) and `total`
+/// in all. Tally's live streams (Server-Sent Events: each costs a connection and a subscriber, and a screen
+/// needs one; counted while the body is being written, so one that ends, however it ends, is released),
+/// and the connections of a public server (`ConnectionCapHandler`).
+public final class AddressLimiter: Sendable {
     private let perAddress: Int
     private let total: Int
     private let open = Mutex<(byAddress: [IPAddress: Int], total: Int)>(([:], 0))
@@ -61,4 +63,46 @@ public final class LiveStreamLimiter: Sendable {
     }
 
     public var openStreams: Int { open.withLock { $0.total } }
+}
+
+/// Caps the connections one address holds on a public server: each costs a socket, buffers and a task,
+/// whether or not it ever sends a request (the idle timeout ends a silent one after 30 s; this stops one
+/// address from opening thousands meanwhile). A connection past the cap is closed at once. Addresses in
+/// `exempt` (trusted proxies, which are many clients' address; allow-listed networks, such as a festival's
+/// NAT) are not counted.
+final class ConnectionCapHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+
+    private let limiter: AddressLimiter
+    private let exempt: [IPNetwork]
+    private var held: IPAddress??
+
+    init(limiter: AddressLimiter, exempt: [IPNetwork]) {
+        self.limiter = limiter
+        self.exempt = exempt
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let address = context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)
+        if let address, exempt.containsAddress(address) { return }
+        if limiter.acquire(address) {
+            held = .some(address)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        giveBack()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        giveBack()
+    }
+
+    private func giveBack() {
+        if case .some(let address) = held { limiter.release(address) }
+        held = nil
+    }
 }
