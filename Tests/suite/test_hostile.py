@@ -15,11 +15,49 @@ import pika
 import pytest
 from pika.exceptions import ChannelClosedByBroker, StreamLostError
 
-from conftest import ENV, add_partner, counted, eventually, fetch, ops_url, running_service
+from conftest import ENV, add_partner, counted, eventually, fetch, ops_url, psql, running_service
 from test_http_batches import call
 from test_partners import connect, envelope, properties, signature
 
 SERVICES = ["intake", "dedup", "tally", "delivery"]
+
+
+class Witness:
+    """Good signatures sent all through the hostile corpus, on a petition of their own: each one accepted
+    (202) must be counted exactly once at the end, whatever the corpus did beside it."""
+
+    def __init__(self):
+        import subprocess
+        import threading
+        self.slug = f"witness-{uuid.uuid4().hex[:8]}"
+        subprocess.run([ENV.bin, "petition", "create", self.slug, "--title", "Witness"], check=True, capture_output=True)
+        self.accepted, self.refused, self.stop = 0, 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            body = json.dumps({"name": "Witness", "email": f"witness.{uuid.uuid4().hex}@example.org", "country": "NL"}).encode()
+            request = urllib.request.Request(f"{ENV.intake}/v1/petitions/{self.slug}/signatures", data=body,
+                                             headers={"content-type": "application/json"}, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=15) as response:
+                    self.accepted += response.status == 202
+            except (urllib.error.URLError, OSError):
+                self.refused += 1  # never taken: a 503 or a lost connection promises nothing
+            self.stop.wait(0.05)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def witness():
+    witness = Witness()
+    yield witness
+    witness.stop.set()
+
+
+def total_of(slug):
+    status, _, body = fetch(f"{ENV.tally}/v1/petitions/{slug}/count")
+    return json.loads(body)["total"] if status == 200 else -1
 
 
 def post_signature(body, content_type="application/json"):
@@ -226,3 +264,16 @@ def test_one_address_holds_only_so_many_connections_on_a_public_port():
     finally:
         capped.send_signal(signal.SIGTERM)
         capped.wait(timeout=60)
+
+
+def test_every_good_signature_accepted_around_the_corpus_is_counted_exactly_once(witness):
+    witness.stop.set()
+    witness.thread.join(timeout=30)
+    assert witness.accepted >= 50, (witness.accepted, witness.refused)
+
+    def stored():
+        return int(psql(f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id WHERE p.slug = '{witness.slug}'")[0])
+    assert eventually(lambda: total_of(witness.slug) == witness.accepted == stored(), timeout=90), \
+        (witness.accepted, total_of(witness.slug), stored())
+    time.sleep(3)  # anything redelivered late would show now
+    assert total_of(witness.slug) == witness.accepted == stored()
