@@ -84,18 +84,36 @@ public struct SigningPage: Sendable {
 
     /// A page saying the petition is closed (`petition` given) or does not exist.
     public func notice(closed petition: Petition?) -> String {
-        notice(heading: petition == nil ? "unknown_title" : "closed_title", text: petition == nil ? "unknown_text" : "closed_text", petition: petition)
+        notice(heading: petition == nil ? "unknown_title" : "closed_title", text: catalogue[petition == nil ? "unknown_text" : "closed_text"], petition: petition)
     }
 
     /// A page saying that a signature cannot be taken (a form sent from another site).
     public func notice(refused: Bool) -> String {
-        notice(heading: "error_refused", text: "unknown_text", petition: nil)
+        notice(heading: "error_refused", text: catalogue["unknown_text"], petition: nil)
     }
 
+    /// A page saying that ops have paused signing for a moment.
+    public func notice(paused petition: Petition) -> String {
+        notice(heading: "paused_title", text: catalogue["paused_text"], petition: petition)
+    }
+
+    /// A page saying when signing opens.
+    public func notice(opensAt: Date, petition: Petition) -> String {
+        notice(heading: "scheduled_title", text: catalogue.text("scheduled_text", ["time": Self.time(opensAt, language: catalogue.language)]), petition: petition)
+    }
+
+    /// A moment as the reader's language writes it, in UTC (the page does not know the reader's zone).
+    public static func time(_ date: Date, language: String) -> String {
+        var style = Date.FormatStyle(date: .long, time: .shortened, locale: Locale(identifier: language), timeZone: TimeZone(identifier: "UTC")!)
+        style.calendar = Calendar(identifier: .gregorian)
+        return date.formatted(style) + " UTC"
+    }
+
+    /// A notice page: the catalogue's `heading`, and `text` (already in the reader's language).
     private func notice(heading: String, text: String, petition: Petition?) -> String {
         var context: [String: Any] = base()
         context["heading"] = catalogue[heading]
-        context["text"] = catalogue[text]
+        context["text"] = text
         context["languages"] = languages(query: "")
         if let petition {
             context["petitionTitle"] = petition.text.title

@@ -14,6 +14,9 @@ public struct CountView: Sendable, Equatable {
     public var ratePerMinute: Int64
     public var milestones: [Int64]
     public var reached: [Int64]
+    /// Scheduled, open, paused or closed (read afresh each time: a screen shows a pause within seconds).
+    public var phase: Petition.Phase = .open
+    public var opensAt: Date?
 
     /// The first threshold not yet reached, if any.
     public var nextMilestone: Int64? { milestones.first { $0 > total } }
@@ -26,14 +29,23 @@ public struct CountView: Sendable, Equatable {
             """).first?.decode(Int64.self, 0) ?? 0
         let reached = try connection.query("SELECT threshold FROM milestones WHERE petition_id = \(petition.id) ORDER BY threshold")
             .map { try $0.decode(Int64.self, 0) }
+        var current = petition
+        if let row = try connection.query("SELECT status, opens_at, closes_at, paused_at FROM petitions WHERE id = \(petition.id)").first {
+            current.status = Petition.Status(rawValue: try row.decode(String.self, 0)) ?? .closed
+            current.opensAt = try row.decodeIfPresent(Date.self, 1)
+            current.closesAt = try row.decodeIfPresent(Date.self, 2)
+            current.pausedAt = try row.decodeIfPresent(Date.self, 3)
+        }
         return CountView(
             petition: petition.slug, title: petition.title, total: count.total, byCountry: count.byCountry,
-            updatedAt: count.updatedAt, ratePerMinute: rate, milestones: petition.milestones, reached: reached)
+            updatedAt: count.updatedAt, ratePerMinute: rate, milestones: petition.milestones, reached: reached,
+            phase: current.phase(), opensAt: current.opensAt)
     }
 
-    /// `W/"<total>-<updated ms>"`: changes whenever the count does.
+    /// `W/"<total>-<updated ms>-<phase>-<countries>"`: changes whenever the count, the phase or what is
+    /// shown of the countries does.
     public var etag: String {
-        "W/\"\(total)-\(Int64((updatedAt?.timeIntervalSince1970 ?? 0) * 1000))\""
+        "W/\"\(total)-\(Int64((updatedAt?.timeIntervalSince1970 ?? 0) * 1000))-\(phase.rawValue)-\(byCountry.count)\""
     }
 
     public var json: [String: Any] {
@@ -42,6 +54,7 @@ public struct CountView: Sendable, Equatable {
             "updated_at": updatedAt.map(Timestamp.format) ?? NSNull(),
             "rate_per_minute": ratePerMinute, "milestones": milestones, "milestones_reached": reached,
             "next_milestone": nextMilestone.map { $0 as Any } ?? NSNull(),
+            "status": phase.rawValue, "opens_at": opensAt.map(Timestamp.format) ?? NSNull(),
         ]
     }
 

@@ -22,9 +22,31 @@ public struct Petition: Sendable, Equatable, Codable {
     /// The language its first text is written in (shown where a signer's language has no translation).
     public var language = "en"
 
-    /// Open, and its closing time (if any) has not passed.
+    /// When signing opens (`nil`: as soon as it is open). Before it, signers are told when.
+    public var opensAt: Date?
+    /// Since when ops have paused it (`undersigned petition pause`): nothing is taken until it is resumed.
+    public var pausedAt: Date?
+
+    /// Where a petition is in its life, as signers and screens are told.
+    public enum Phase: String, Sendable, Equatable {
+        /// Not open yet: `opensAt` is to come.
+        case scheduled
+        case open
+        /// Held by ops for a moment (a bad night): signers are asked to try again shortly.
+        case paused
+        /// Closed by hand, or past its closing time.
+        case closed
+    }
+
+    public func phase(at now: Date = Date()) -> Phase {
+        if status == .closed || closesAt.map({ now >= $0 }) == true { return .closed }
+        if let opensAt, now < opensAt { return .scheduled }
+        return pausedAt == nil ? .open : .paused
+    }
+
+    /// Open, opened, not paused, and its closing time (if any) has not passed.
     public func isTakingSignatures(at now: Date = Date()) -> Bool {
-        status == .open && (closesAt.map { now < $0 } ?? true)
+        phase(at: now) == .open
     }
 }
 
@@ -55,7 +77,7 @@ public enum Petitions {
     @discardableResult
     public static func upsert(
         slug: String, title: String, body: String = "", milestones: [Int64] = defaultMilestones, closesAt: Date? = nil,
-        language: String = "en", consent: String = PetitionText.defaultConsent, code: String? = nil,
+        opensAt: Date? = nil, language: String = "en", consent: String = PetitionText.defaultConsent, code: String? = nil,
         on connection: PostgresConnection
     ) throws -> Petition {
         let slug = try PetitionSlug.validate(slug)
@@ -63,11 +85,11 @@ public enum Petitions {
         if let code { _ = try PetitionCode.validate(code) }
         return try connection.transaction { connection in
             let rows = try connection.query("""
-                INSERT INTO petitions (slug, title, body, milestones, closes_at, language, code)
-                VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz, \(language),
+                INSERT INTO petitions (slug, title, body, milestones, closes_at, opens_at, language, code)
+                VALUES (\(slug), \(title), \(body), \(sorted)::bigint[], \(closesAt)::timestamptz, \(opensAt)::timestamptz, \(language),
                         COALESCE(\(code), \(PetitionCode.random())))
                 ON CONFLICT (slug) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body,
-                    milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at,
+                    milestones = EXCLUDED.milestones, closes_at = EXCLUDED.closes_at, opens_at = EXCLUDED.opens_at,
                     code = COALESCE(\(code), petitions.code)
                 RETURNING \(sql: columns)
                 """)
@@ -88,6 +110,25 @@ public enum Petitions {
             """).affectedRows == 1
     }
 
+    /// Pauses (`paused`) or resumes a petition; returns false when there is no such slug. Every intake
+    /// instance sees it within its petition cache's lifetime (5 s).
+    @discardableResult
+    public static func setPaused(_ paused: Bool, slug: String, on connection: PostgresConnection) throws -> Bool {
+        try connection.query("""
+            UPDATE petitions SET paused_at = CASE WHEN \(paused) THEN COALESCE(paused_at, now()) END WHERE slug = \(slug)
+            """).affectedRows == 1
+    }
+
+    /// Moves the opening time, the closing time, or both (a nil leaves it as it is); returns false when
+    /// there is no such slug. A petition past its old closing time opens again if the new one is later.
+    @discardableResult
+    public static func setWindow(slug: String, opensAt: Date? = nil, closesAt: Date? = nil, on connection: PostgresConnection) throws -> Bool {
+        try connection.query("""
+            UPDATE petitions SET opens_at = COALESCE(\(opensAt)::timestamptz, opens_at), closes_at = COALESCE(\(closesAt)::timestamptz, closes_at)
+            WHERE slug = \(slug)
+            """).affectedRows == 1
+    }
+
     /// Replaces a petition's milestone thresholds; returns false when there is no such slug.
     /// Thresholds already crossed stay recorded; a new threshold below the count is recorded with the next signature.
     @discardableResult
@@ -96,7 +137,8 @@ public enum Petitions {
         return try connection.query("UPDATE petitions SET milestones = \(sorted)::bigint[] WHERE slug = \(slug)").affectedRows == 1
     }
 
-    private static let columns: StaticString = "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language"
+    private static let columns: StaticString =
+        "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language, opens_at, paused_at"
 
     /// Turns signer verification on or off; returns false when there is no such slug.
     @discardableResult
@@ -116,7 +158,9 @@ public enum Petitions {
             createdAt: try row.decode(Date.self, 7),
             requiresVerification: try row.decode(Bool.self, 8),
             code: try row.decode(String.self, 9),
-            language: try row.decode(String.self, 10))
+            language: try row.decode(String.self, 10),
+            opensAt: try row.decodeIfPresent(Date.self, 11),
+            pausedAt: try row.decodeIfPresent(Date.self, 12))
     }
 
     /// `{1000,10000}` → `[1000, 10000]`

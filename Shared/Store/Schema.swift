@@ -355,5 +355,18 @@ public enum Schema {
                 erased_at   timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 17, name: "signing window, pause", sql: """
+            -- When signing opens (before it, intake tells signers when), and since when ops have paused it
+            -- (`undersigned petition pause`; NULL: not paused).
+            ALTER TABLE petitions ADD COLUMN opens_at timestamptz, ADD COLUMN paused_at timestamptz;
+            """),
+        Migration(version: 18, name: "switches", sql: """
+            -- Optional work ops switch off at run time (`undersigned switch`); a switch not here is on.
+            CREATE TABLE switches (
+                name        text PRIMARY KEY,
+                enabled     boolean NOT NULL,
+                changed_at  timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ])
 }

@@ -8,8 +8,8 @@ struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petition", abstract: "Create, list, open and close petitions; name who they are delivered to.",
         subcommands: [
-            Create.self, List.self, Translate.self, Texts.self, Open.self, Close.self, SetMilestones.self, Verification.self, AddTarget.self,
-            Targets.self, RemoveTarget.self,
+            Create.self, List.self, Translate.self, Texts.self, Open.self, Close.self, Pause.self, Resume.self, Extend.self, SetMilestones.self,
+            Verification.self, AddTarget.self, Targets.self, RemoveTarget.self,
         ])
 
     struct Verification: ParsableCommand {
@@ -33,6 +33,7 @@ struct PetitionCommand: ParsableCommand {
         @Option(help: "The petition's text.") var body: String = ""
         @Option(help: "Comma-separated thresholds, e.g. 1000,10000,100000.") var milestones: String?
         @Option(help: "Closing time, RFC 3339 (e.g. 2027-01-31T23:59:59Z).") var closesAt: String?
+        @Option(help: "Opening time, RFC 3339: before it the page says when signing opens and signatures are refused.") var opensAt: String?
         @Flag(help: "Count a signature only once its signer confirmed it by the link e-mailed to them.") var requireVerification = false
         @Option(help: "The language the title and text are written in (en, fr, ...).") var lang = "en"
         @Option(help: "The exact wording of the contact opt-in; default: the catalogue's for --lang.") var consent: String?
@@ -43,6 +44,7 @@ struct PetitionCommand: ParsableCommand {
             do { _ = try PetitionLanguage.validate(lang) } catch { throw ValidationError("--lang \(error.reason)") }
             if let code { do { _ = try PetitionCode.validate(code) } catch { throw ValidationError("--code \(error.reason)") } }
             if let closesAt, Timestamp.parse(closesAt) == nil { throw ValidationError("--closes-at must be an RFC 3339 time") }
+            if let opensAt, Timestamp.parse(opensAt) == nil { throw ValidationError("--opens-at must be an RFC 3339 time") }
             if let milestones, milestones.split(separator: ",").contains(where: { Int64($0) == nil || Int64($0)! <= 0 }) {
                 throw ValidationError("--milestones must be positive whole numbers separated by commas")
             }
@@ -55,11 +57,11 @@ struct PetitionCommand: ParsableCommand {
             let petition = try connection.transaction { connection in
                 let petition = try Petitions.upsert(
                     slug: slug, title: title, body: body, milestones: thresholds, closesAt: closesAt.flatMap(Timestamp.parse),
-                    language: lang, consent: consent ?? Translate.defaultConsent(lang), code: code, on: connection)
+                    opensAt: opensAt.flatMap(Timestamp.parse), language: lang, consent: consent ?? Translate.defaultConsent(lang), code: code, on: connection)
                 if requireVerification { try Petitions.setVerification(true, slug: slug, on: connection) }
                 return petition
             }
-            print("petition \(petition.slug) (\(petition.status.rawValue)): \(petition.title)"
+            print("petition \(petition.slug) (\(petition.phase().rawValue)): \(petition.title)"
                 + (requireVerification ? "; signatures count once confirmed by e-mail" : "") + "; signing page /s/\(petition.code)")
         }
     }
@@ -71,7 +73,7 @@ struct PetitionCommand: ParsableCommand {
             let connection = try Environment().connect()
             let totals = try Counts.totals(on: connection)
             for petition in try Petitions.list(on: connection) {
-                let state = petition.isTakingSignatures() ? "open" : "closed"
+                let state = petition.phase().rawValue
                 print("\(petition.slug)\t\(state)\t\(totals[petition.id] ?? 0)\t/s/\(petition.code)\t\(petition.title)")
             }
         }
@@ -144,6 +146,50 @@ struct PetitionCommand: ParsableCommand {
         func run() throws {
             guard try Petitions.setStatus(.open, slug: slug, on: Environment().connect()) else { throw ValidationError("no petition \(slug)") }
             print("petition \(slug) is open")
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hold a petition for a moment: within seconds every intake answers 503 with Retry-After, pages and screens say so.")
+        @Argument var slug: String
+
+        func run() throws { try PetitionCommand.setPaused(true, slug: slug) }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take signatures again after a pause.")
+        @Argument var slug: String
+
+        func run() throws { try PetitionCommand.setPaused(false, slug: slug) }
+    }
+
+    static func setPaused(_ paused: Bool, slug: String) throws {
+        guard try Petitions.setPaused(paused, slug: slug, on: Environment().connect()) else { throw ValidationError("no petition \(slug)") }
+        print(paused ? "petition \(slug) is paused (every intake within 5 s); `undersigned petition resume \(slug)` takes signatures again"
+            : "petition \(slug) is resumed (every intake within 5 s)")
+    }
+
+    struct Extend: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Move a petition's closing time (or its opening time).")
+        @Argument var slug: String
+        @Option(help: "The new closing time, RFC 3339.") var closesAt: String?
+        @Option(help: "The new opening time, RFC 3339.") var opensAt: String?
+
+        func validate() throws {
+            guard closesAt != nil || opensAt != nil else { throw ValidationError("give --closes-at, --opens-at or both") }
+            if let closesAt, Timestamp.parse(closesAt) == nil { throw ValidationError("--closes-at must be an RFC 3339 time") }
+            if let opensAt, Timestamp.parse(opensAt) == nil { throw ValidationError("--opens-at must be an RFC 3339 time") }
+        }
+
+        func run() throws {
+            let connection = try Environment().connect()
+            guard try Petitions.setWindow(
+                slug: slug, opensAt: opensAt.flatMap(Timestamp.parse), closesAt: closesAt.flatMap(Timestamp.parse), on: connection),
+                let petition = try Petitions.find(slug: slug, on: connection)
+            else { throw ValidationError("no petition \(slug)") }
+            print("petition \(slug) (\(petition.phase().rawValue)): opens \(petition.opensAt.map(Timestamp.format) ?? "at once"), "
+                + "closes \(petition.closesAt.map(Timestamp.format) ?? "when closed by hand")")
         }
     }
 

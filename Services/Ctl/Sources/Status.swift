@@ -21,7 +21,7 @@ struct Status: ParsableCommand {
         let totals = try Counts.totals(on: connection)
         print("\npetition\tstatus\tcount")
         for petition in try Petitions.list(on: connection) {
-            print("\(petition.slug)\t\(petition.isTakingSignatures() ? "open" : "closed")\t\(totals[petition.id] ?? 0)")
+            print("\(petition.slug)\t\(petition.phase().rawValue)\t\(totals[petition.id] ?? 0)")
         }
         // Failed rows wait for an operator: `undersigned deliveries SLUG --retry-failed`, `webhooks retry`.
         print("\noutbox\tpending\tfailed\toldest_pending_s")
@@ -29,5 +29,7 @@ struct Status: ParsableCommand {
             let backlog = try outbox.backlog(on: connection)
             print("\(name)\t\(backlog.pending)\t\(backlog.failed)\t\(Int(backlog.oldestPendingSeconds.rounded()))")
         }
+        print("")
+        SwitchCommand.table(try Switches.all(on: connection))
     }
 }

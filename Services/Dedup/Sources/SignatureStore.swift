@@ -38,6 +38,8 @@ struct BatchOutcome: Sendable {
     var unknownPetition: [UUID]
     /// Signatures for a petition closed before they were signed (or, from a partner, closed now).
     var closedPetition: [UUID] = []
+    /// A partner's signatures for a petition that does not take any yet (`opens_at` to come).
+    var notYetOpen: [UUID] = []
     /// Signatures of a signer erased after they signed (in flight at the erase): never stored. A partner's
     /// receipt says accepted, as for anyone (it must not learn that the person asked to be erased).
     var erased: Set<UUID> = []
@@ -49,6 +51,7 @@ struct BatchOutcome: Sendable {
         var refusals: [UUID: ValidationProblem] = [:]
         for id in unknownPetition { refusals[id] = ValidationProblem(field: "petition", reason: "there is no such petition") }
         for id in closedPetition { refusals[id] = ValidationProblem(field: "petition", reason: "the petition is closed") }
+        for id in notYetOpen { refusals[id] = ValidationProblem(field: "petition", reason: "the petition is not open yet") }
         return refusals
     }
 }
@@ -182,7 +185,7 @@ enum SignatureStore {
     /// partner's own `signed_at` cannot reopen it, nor add names to a petition already anonymised.
     static let storable: StaticString = """
         NOT EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
-        AND ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()))
+        AND ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()) AND (i.partner IS NULL OR p.opens_at IS NULL OR p.opens_at <= now()))
              OR (i.partner IS NULL AND to_timestamp(i.signed_at) <= LEAST(p.closed_at, p.closes_at) + interval '1 minute'))
         """
 
@@ -191,7 +194,8 @@ enum SignatureStore {
         guard !rows.isEmpty else { return }
         let reasons = try connection.query("""
             SELECT i.ord, p.id IS NULL,
-                   p.id IS NOT NULL AND EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
+                   p.id IS NOT NULL AND EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at),
+                   p.id IS NOT NULL AND p.status = 'open' AND p.opens_at > now()
             FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
                         \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[]) WITH ORDINALITY AS i(petition, signer_key, signed_at, ord)
             LEFT JOIN petitions p ON p.slug = i.petition
@@ -202,6 +206,8 @@ enum SignatureStore {
                 outcome.unknownPetition.append(submission)
             } else if try row.decode(Bool.self, 2) {
                 outcome.erased.insert(submission)
+            } else if try row.decode(Bool.self, 3) {
+                outcome.notYetOpen.append(submission)
             } else {
                 outcome.closedPetition.append(submission)
             }

@@ -32,6 +32,7 @@ public enum DeliveryService {
         let receipts = worker(
             names.deliveryReceiptsQueue, role: "receipts", prefetch: 100, batchSize: 50,
             ReceiptHandler(pool: pool, giveUpAfter: configuration.webhookGiveUp))
+        let switches = Switchboard()
         let webhooks = WebhookDispatcher(
             pool: pool, settings: .init(baseDelay: configuration.webhookRetryBase, policy: configuration.outbound),
             secret: { kind, owner, connection in
@@ -40,7 +41,7 @@ public enum DeliveryService {
                 default: nil
                 }
             },
-            logger: logger)
+            logger: logger, switches: switches)
         let poster = WebhookPoster(timeout: .seconds(120), policy: configuration.outbound)
         let runner = DeliveryRunner(
             pool: pool, builder: PackageBuilder(pool: pool, spool: configuration.spool, logger: logger),
@@ -57,14 +58,14 @@ public enum DeliveryService {
             settings: .init(
                 smtp: configuration.smtp, sealer: configuration.sealer, tokens: configuration.verificationTokens, publicURL: configuration.common.publicURL,
                 spool: configuration.spool, backoff: Backoff(base: configuration.webhookRetryBase)),
-            logger: logger)
+            logger: logger, switches: switches)
         let scheduler = DeliveryScheduler(
             pool: pool, interval: configuration.scheduleInterval, giveUpAfter: configuration.deliveryGiveUp, logger: logger)
         return OperationsApplication.build(
             name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [milestones.0, receipts.0],
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
-                receipts.1, webhooks, runner, scheduler, mailer,
+                receipts.1, webhooks, runner, scheduler, mailer, SwitchWatcher(pool: pool, board: switches, logger: logger),
             ],
             server: common.httpServer, onServerRunning: onServerRunning, logger: logger)
     }

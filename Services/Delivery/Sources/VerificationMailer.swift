@@ -27,10 +27,13 @@ struct VerificationMailer: Service {
     let pool: PostgresPool
     let settings: Settings
     let logger: Logger
+    /// `verification-mails` off: none is sent; they wait in the outbox until it is on again.
+    var switches = Switchboard()
 
     func run() async throws {
-        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the verification mails to send") {
-            try await pool.withConnection { connection in try Outbox.verifications.claimDue(limit: 8, lease: .seconds(60), on: connection) }
+        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the verification mails to send") { [switches] in
+            guard switches.isOn(.verificationMails) else { return [] }
+            return try await pool.withConnection { connection in try Outbox.verifications.claimDue(limit: 8, lease: .seconds(60), on: connection) }
         } work: { id in
             await send(id)
         }

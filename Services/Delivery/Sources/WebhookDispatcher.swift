@@ -35,10 +35,13 @@ struct WebhookDispatcher: Service {
     /// The secret an owner's calls are signed with, by kind; nil when it has none (the call fails).
     let secret: @Sendable (_ kind: String, _ owner: String, PostgresConnection) throws -> String?
     let logger: Logger
+    /// `receipt-webhooks` off: no call is made; the calls wait in the outbox until it is on again.
+    var switches = Switchboard()
 
     func run() async throws {
-        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the webhook outbox") {
-            try await pool.withConnection { connection in
+        try await workOutbox(poll: settings.poll, logger: logger, failure: "cannot read the webhook outbox") { [switches] in
+            guard switches.isOn(.receiptWebhooks) else { return [] }
+            return try await pool.withConnection { connection in
                 try Webhooks.claimDue(limit: settings.concurrency, lease: settings.timeout * 3, on: connection)
             }
         } work: { call in

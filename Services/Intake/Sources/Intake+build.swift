@@ -37,9 +37,10 @@ public enum IntakeService {
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         let directory = PetitionDirectory(pool: pool)
+        let switches = Switchboard()
         let signing = SignatureRoutes(
             directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL,
-            allowedOrigins: common.corsOrigins, logger: logger)
+            allowedOrigins: common.corsOrigins, switches: switches, logger: logger)
         signing.add(to: router)
         SigningPageRoutes(directory: directory, signing: signing, abuse: abuse, publicURL: common.publicURL).add(to: router)
         VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)
@@ -81,6 +82,7 @@ public enum IntakeService {
                 PublisherService(publisher: publisher),
                 batcher,
                 BlockListRefresher(pool: pool, guardian: abuse, logger: logger),
+                SwitchWatcher(pool: pool, board: switches, logger: logger),
                 OperationsApplication.build(
                     name: "intake-ops", host: configuration.host, port: configuration.opsPort, readiness: readiness, server: common.httpServer,
                     onServerRunning: onOperationsRunning, logger: logger),

@@ -21,17 +21,23 @@ struct SignatureRoutes {
     /// Origins whose pages may send forms here besides intake's own (`UNDERSIGNED_CORS_ORIGINS`).
     let allowedOrigins: Set<String>
     let logger: Logger
+    /// Run-time switches (`trending` off: sources are not recorded).
+    let switches: Switchboard
     private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
     private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
     private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
 
-    init(directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, allowedOrigins: [String] = [], logger: Logger) {
+    init(
+        directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, allowedOrigins: [String] = [],
+        switches: Switchboard = Switchboard(), logger: Logger
+    ) {
         self.directory = directory
         self.batcher = batcher
         self.publisher = publisher
         self.abuse = abuse
         self.publicURL = publicURL
         self.allowedOrigins = Set(allowedOrigins.map { $0.lowercased() })
+        self.switches = switches
         self.logger = logger
     }
 
@@ -123,18 +129,34 @@ struct SignatureRoutes {
             throw Problem(.serviceUnavailable, title: "Try again shortly", detail: "signatures cannot be taken right now", retryAfter: 2)
         }
         accepted.increment()
-        abuse.trending.record(client: client, domain: AbuseGuard.domain(of: signature.email), now: AbuseGuard.now())
+        if switches.isOn(.trending) {
+            abuse.trending.record(client: client, domain: AbuseGuard.domain(of: signature.email), now: AbuseGuard.now())
+        }
     }
 
-    /// An open petition, or 404 (unknown) / 410 (closed).
+    /// An open petition, or 404 (unknown), 403 (not open yet: when it opens), 503 (paused: try again
+    /// shortly) or 410 (closed).
     func openPetition(slug: String) async throws -> PetitionEntry {
         guard let entry = try await directory.entry(slug: slug) else {
             throw Problem.noSuchPetition(slug)
         }
-        guard entry.petition.isTakingSignatures() else {
-            throw Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
-        }
+        if let refusal = Self.refusal(entry.petition) { throw refusal }
         return entry
+    }
+
+    /// Why a petition takes no signature now, or nil when it does.
+    static func refusal(_ petition: Petition, at now: Date = Date()) -> Problem? {
+        switch petition.phase(at: now) {
+        case .open: return nil
+        case .closed: return Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
+        case .paused:
+            return Problem(.serviceUnavailable, title: "Signing paused", detail: "signing is paused for a moment; try again shortly", retryAfter: 30)
+        case .scheduled:
+            let opensAt = petition.opensAt ?? now
+            return Problem(
+                .forbidden, title: "Not open yet", detail: "this petition opens for signatures at \(Timestamp.format(opensAt))", field: "slug",
+                retryAfter: max(1, min(3600, Int(opensAt.timeIntervalSince(now).rounded(.up)))), extra: ["opens_at": Timestamp.format(opensAt)])
+        }
     }
 
     private func petition(context: some RequestContext) async throws -> Response {
@@ -145,11 +167,12 @@ struct SignatureRoutes {
         let petition = entry.petition
         var object: [String: Any] = [
             "slug": petition.slug, "title": petition.title, "body": petition.body,
-            "status": petition.isTakingSignatures() ? "open" : "closed",
+            "status": petition.phase().rawValue,
             "milestones": petition.milestones, "code": petition.code, "language": petition.language,
         ]
         if let text = entry.text(for: petition.language) { object["text_version"] = text.id }
         if let closesAt = petition.closesAt { object["closes_at"] = Timestamp.format(closesAt) }
+        if let opensAt = petition.opensAt { object["opens_at"] = Timestamp.format(opensAt) }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=5"],

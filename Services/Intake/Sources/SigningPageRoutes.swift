@@ -44,10 +44,8 @@ struct SigningPageRoutes {
         let query = request.uri.queryParameters
         let catalogue = Catalogues.shared.negotiate(requested: query["lang"].map(String.init), acceptLanguage: request.headers[.acceptLanguage])
         let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
-        guard let entry, entry.petition.isTakingSignatures() else {
-            let status: HTTPResponse.Status = entry == nil ? .notFound : .gone
-            return html(status, view.notice(closed: entry.map { $0.page(language: catalogue.language) }), cache: "public, max-age=30")
-        }
+        if let refused = notice(entry, view: view, cache: "public, max-age=30") { return refused }
+        guard let entry else { return html(.notFound, view.notice(closed: nil), cache: "public, max-age=30") }
         let source = Self.source(query)
         let region = LanguageRange.region(from: request.headers[.acceptLanguage])
         let petition = entry.page(language: catalogue.language)
@@ -96,11 +94,9 @@ struct SigningPageRoutes {
             let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
             return html(.forbidden, view.notice(refused: true), cache: "no-store")
         }
-        guard let entry = try await directory.entry(slug: slug), entry.petition.isTakingSignatures() else {
-            let entry = try await directory.entry(slug: slug)
-            let view = SigningPage(catalogue: catalogue, publicURL: publicURL)
-            return html(entry == nil ? .notFound : .gone, view.notice(closed: entry.map { $0.page(language: catalogue.language) }), cache: "no-store")
-        }
+        let found = try await directory.entry(slug: slug)
+        if let refused = notice(found, view: SigningPage(catalogue: catalogue, publicURL: publicURL), cache: "no-store") { return refused }
+        guard let entry = found else { return html(.notFound, SigningPage(catalogue: catalogue, publicURL: publicURL).notice(closed: nil), cache: "no-store") }
         let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
         let body: ByteBuffer
         do {
@@ -178,6 +174,24 @@ struct SigningPageRoutes {
         if allowed.contains(origin) { return true }
         guard let host = request.head.authority else { return false }
         return origin.hasSuffix("://" + host.lowercased())
+    }
+
+    /// The page instead of the form when the petition takes no signature now: unknown (404), not open yet
+    /// (403, saying when), paused (503 with `Retry-After`, never cached: it must go when signing resumes),
+    /// closed (410). Nil when it takes signatures.
+    private func notice(_ entry: PetitionEntry?, view: SigningPage, cache: String) -> Response? {
+        guard let entry else { return html(.notFound, view.notice(closed: nil), cache: cache) }
+        let petition = entry.page(language: view.catalogue.language)
+        switch entry.petition.phase() {
+        case .open: return nil
+        case .closed: return html(.gone, view.notice(closed: petition), cache: cache)
+        case .scheduled:
+            return html(.forbidden, view.notice(opensAt: entry.petition.opensAt ?? Date(), petition: petition), cache: "public, max-age=5")
+        case .paused:
+            var response = html(.serviceUnavailable, view.notice(paused: petition), cache: "no-store")
+            response.headers[.retryAfter] = "30"
+            return response
+        }
     }
 
     private func html(_ status: HTTPResponse.Status, _ text: String, cache: String) -> Response {

@@ -27,10 +27,20 @@ struct CountRoutes {
     let streams: AddressLimiter
     /// Where signers reach intake: the QR code on the stage page links there.
     let publicURL: String
+    /// Run-time switches (`country-breakdown` off: counts without `by_country`).
+    var switches = Switchboard()
+
+    /// The view as shown now: without its countries while the breakdown is switched off.
+    func shown(_ view: CountView) -> CountView {
+        guard !switches.isOn(.countryBreakdown) else { return view }
+        var view = view
+        view.byCountry = [:]
+        return view
+    }
 
     func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         router.get("/v1/petitions/:slug/count") { request, context in
-            let view = try await countView(slug: context.parameters.get("slug") ?? "")
+            let view = shown(try await countView(slug: context.parameters.get("slug") ?? ""))
             var headers: HTTPFields = [.cacheControl: "public, max-age=1", .eTag: view.etag]
             if request.headers[.ifNoneMatch] == view.etag {
                 return Response(status: .notModified, headers: headers)
@@ -44,7 +54,7 @@ struct CountRoutes {
             }
             let list: [[String: Any]] = petitions.map { petition in
                 ["slug": petition.slug, "title": petition.title,
-                 "status": petition.isTakingSignatures() ? "open" : "closed", "total": totals[petition.id] ?? 0]
+                 "status": petition.phase().rawValue, "total": totals[petition.id] ?? 0]
             }
             let data = try JSONSerialization.data(withJSONObject: ["petitions": list], options: [.sortedKeys])
             return Response(
@@ -123,7 +133,8 @@ struct CountRoutes {
         // The server's graceful shutdown ends the stream, so that open screens do not hold it up.
         for await event in events.cancelOnGracefulShutdown() {
             switch event {
-            case .count(let view):
+            case .count(let counted):
+                let view = shown(counted)
                 // The id is the total: a client resuming with the total it has gets nothing until it changes.
                 if view.total == lastSent { continue }
                 lastSent = view.total

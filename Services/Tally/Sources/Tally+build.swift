@@ -30,15 +30,18 @@ public enum TallyService {
         let router = Router(context: PeerRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
+        let switches = Switchboard()
         CountRoutes(
             pool: pool, live: live, admin: AdminToken(configuration.adminToken), views: CountViewCache(pool: pool),
-            streams: AddressLimiter(perAddress: configuration.liveStreamsPerAddress, total: configuration.liveStreamsMaximum), publicURL: common.publicURL
+            streams: AddressLimiter(perAddress: configuration.liveStreamsPerAddress, total: configuration.liveStreamsMaximum), publicURL: common.publicURL,
+            switches: switches
         ).add(to: router)
         return Application(
             router: router, server: common.publicHTTPServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
             services: [
                 DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live,
+                SwitchWatcher(pool: pool, board: switches, logger: logger),
                 OperationsApplication.build(
                     name: "tally-ops", host: configuration.host, port: configuration.opsPort,
                     readiness: .worker(pool: pool, publisher: publisher, consumers: [consumer]), server: common.httpServer,
