@@ -17,6 +17,8 @@ public struct CountView: Sendable, Equatable {
     /// Scheduled, open, paused or closed (read afresh each time: a screen shows a pause within seconds).
     public var phase: Petition.Phase = .open
     public var opensAt: Date?
+    /// Set when the database could not be read and this is the last good view: how old it is, in seconds.
+    public var staleSeconds: Int?
 
     /// The first threshold not yet reached, if any.
     public var nextMilestone: Int64? { milestones.first { $0 > total } }
@@ -55,6 +57,7 @@ public struct CountView: Sendable, Equatable {
             "rate_per_minute": ratePerMinute, "milestones": milestones, "milestones_reached": reached,
             "next_milestone": nextMilestone.map { $0 as Any } ?? NSNull(),
             "status": phase.rawValue, "opens_at": opensAt.map(Timestamp.format) ?? NSNull(),
+            "stale_seconds": staleSeconds.map { $0 as Any } ?? NSNull(),
         ]
     }
 

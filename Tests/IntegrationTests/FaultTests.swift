@@ -129,6 +129,32 @@ struct FaultTests {
         await suite.stop()
     }
 
+    @Test("database down: the count API answers from its last good view, saying how old it is")
+    func countFromLastGoodView() async throws {
+        try await Sandbox.with { sandbox in
+            let suite = try await sandbox.start()
+            #expect(try await suite.sign(email: "stale@example.org", country: "FR").status == 202)
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) { try await suite.total() == 1 })
+            try await Servers.stopPostgreSQL()
+            do {
+                try await Task.sleep(for: .seconds(2))  // past the view's quarter of a second
+                let reply = try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count")
+                #expect(reply.status == 200)
+                #expect(reply.json["total"] as? Int == 1)
+                #expect((reply.json["stale_seconds"] as? Int ?? 0) >= 2)
+                #expect(Int(reply.headers["age"] ?? "") ?? 0 >= 2)
+            } catch {
+                Issue.record(error)
+            }
+            try await Servers.startPostgreSQL()
+            #expect(try await TestEnvironment.eventually(timeout: .seconds(30)) {
+                let reply = try await suite.get(port: suite.tallyPort, "/v1/petitions/digital-peace-now/count")
+                return reply.status == 200 && reply.json["stale_seconds"] is NSNull && reply.headers["age"] == nil
+            })
+            await suite.stop()
+        }
+    }
+
     @Test("broker down: intake answers 503 with Retry-After at once, is not ready, and recovers")
     func brokerDownBackPressure() async throws {
         try await Sandbox.with { sandbox in try await refusesAtOnce(sandbox) }

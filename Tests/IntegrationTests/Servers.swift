@@ -39,6 +39,16 @@ enum Servers {
         try await shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D '\(dir)/data' -m immediate -w restart >/dev/null")
     }
 
+    static func stopPostgreSQL() async throws {
+        guard let dir = ProcessInfo.processInfo.environment["UNDERSIGNED_TEST_POSTGRES_DIR"] else { throw Failure.notUnderScriptsTest }
+        try await shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D '\(dir)/data' -m immediate -w stop >/dev/null")
+    }
+
+    static func startPostgreSQL() async throws {
+        guard let dir = ProcessInfo.processInfo.environment["UNDERSIGNED_TEST_POSTGRES_DIR"] else { throw Failure.notUnderScriptsTest }
+        try await shell("runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D '\(dir)/data' -l '\(dir)/log' -w start >/dev/null")
+    }
+
     /// Debian's Chromium, headless, stopping the page after 6 s (the live stream never ends by itself).
     static func chromium(_ arguments: String) async throws {
         try await shell("timeout 60 chromium --headless --no-sandbox --disable-gpu --timeout=6000 \(arguments) 2>/dev/null")

@@ -41,7 +41,10 @@ struct CountRoutes {
     func add<Context: RemoteAddressRequestContext>(to router: Router<Context>) {
         router.get("/v1/petitions/:slug/count") { request, context in
             let view = shown(try await countView(slug: context.parameters.get("slug") ?? ""))
-            var headers: HTTPFields = [.cacheControl: "public, max-age=1", .eTag: view.etag]
+            // A CDN may keep answering the last count for a minute while tally cannot (and tally does itself,
+            // from its last good view, saying how old it is in `stale_seconds` and `Age`).
+            var headers: HTTPFields = [.cacheControl: "public, max-age=1, stale-if-error=60", .eTag: view.etag]
+            if let stale = view.staleSeconds { headers[.age] = String(stale) }
             if request.headers[.ifNoneMatch] == view.etag {
                 return Response(status: .notModified, headers: headers)
             }

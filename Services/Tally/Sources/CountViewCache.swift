@@ -9,32 +9,48 @@ import Synchronization
 /// polling `/count` cost one query per petition per 250 ms, and a `304` is answered without touching the
 /// database. Names that cannot be a slug are refused before any lookup; unknown ones are remembered for a
 /// second, in a map that cannot push the known petitions out.
+///
+/// When the database cannot answer, a petition's last good view is answered instead (stale-if-error, for
+/// up to `staleLimit`), saying how old it is (`stale_seconds`): the screens keep their count through a
+/// database restart rather than showing an error.
 final class CountViewCache: Sendable {
     private let pool: PostgresPool
     private let ttl: Duration
-    private let views = Mutex<[String: (CountView, ContinuousClock.Instant)]>([:])
+    private let staleLimit: Duration
+    /// Each petition's last view, until when it is fresh, and when it was read.
+    private let views = Mutex<[String: (view: CountView, expires: ContinuousClock.Instant, read: ContinuousClock.Instant)]>([:])
     private let unknown = Mutex<[String: ContinuousClock.Instant]>([:])
     static let maximumEntries = 10_000
 
-    init(pool: PostgresPool, ttl: Duration = .milliseconds(250)) {
+    init(pool: PostgresPool, ttl: Duration = .milliseconds(250), staleLimit: Duration = .seconds(600)) {
         self.pool = pool
         self.ttl = ttl
+        self.staleLimit = staleLimit
     }
 
     /// The petition's current counts, or nil when there is no such petition.
     func view(slug: String) async throws -> CountView? {
         guard (try? PetitionSlug.validate(slug)) != nil else { return nil }
         let now = ContinuousClock.now
-        if let (view, expires) = views.withLock({ $0[slug] }), expires > now { return view }
+        let last = views.withLock { $0[slug] }
+        if let last, last.expires > now { return last.view }
         if let expires = unknown.withLock({ $0[slug] }), expires > now { return nil }
-        let view = try await pool.withConnection { connection -> CountView? in
-            guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
-            return try CountView.load(petition, on: connection)
+        let view: CountView?
+        do {
+            view = try await pool.withConnection { connection -> CountView? in
+                guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
+                return try CountView.load(petition, on: connection)
+            }
+        } catch {
+            guard let last, ContinuousClock.now - last.read <= staleLimit else { throw error }
+            var stale = last.view
+            stale.staleSeconds = max(1, Int((ContinuousClock.now - last.read).inSeconds.rounded()))
+            return stale
         }
         if let view {
             views.withLock { views in
                 if views.count >= Self.maximumEntries { views.removeAll() }
-                views[slug] = (view, now + ttl)
+                views[slug] = (view, now + ttl, now)
             }
         } else {
             unknown.withLock { unknown in
