@@ -2,6 +2,7 @@
 import base64
 import json
 import os
+import socket
 import subprocess
 import time
 import urllib.error
@@ -59,6 +60,21 @@ def ops_url(name):
     """Where instance 1 of service `name` answers /health/* and /metrics (its ops port, never its public one)."""
     _, _, environ = running_service(name)
     return f"http://127.0.0.1:{environ[f'UNDERSIGNED_{name.upper()}_OPS_PORT']}"
+
+
+def ready(url):
+    """Whether the service whose ops port is at `url` says it is ready (False while it is not listening)."""
+    try:
+        return fetch(f"{url}/health/ready")[0] == 200
+    except OSError:
+        return False
+
+
+def free_port():
+    """A TCP port nothing listens on now, for one more service instance a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def psql(sql):

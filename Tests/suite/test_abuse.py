@@ -3,7 +3,6 @@ trusted proxy; 10.99.0.0/16 is allow-listed; other addresses get 10 at once, the
 import json
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid

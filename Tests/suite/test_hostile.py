@@ -11,11 +11,10 @@ import urllib.error
 import urllib.request
 import uuid
 
-import pika
 import pytest
 from pika.exceptions import ChannelClosedByBroker, StreamLostError
 
-from conftest import ENV, add_partner, counted, eventually, fetch, ops_url, psql, running_service
+from conftest import ENV, add_partner, counted, eventually, fetch, free_port, ops_url, psql, ready, running_service
 from test_http_batches import call
 from test_partners import connect, envelope, properties, signature
 
@@ -83,13 +82,6 @@ def peak_mib(service):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no VmHWM for {service}")
 
-
-def ready(url):
-    try:
-        with urllib.request.urlopen(f"{url}/health/ready", timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.mark.parametrize("body, field", [
@@ -226,11 +218,6 @@ def test_readiness_and_metrics_are_on_the_ops_ports_only(path):
     for service in SERVICES:
         assert fetch(ops_url(service) + path)[0] == 200, f"{service}'s ops port does not answer {path}"
 
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_one_address_holds_only_so_many_connections_on_a_public_port():

@@ -198,7 +198,6 @@ def test_a_signature_sent_while_offline_is_retried_with_the_same_id_and_counted_
 
 
 def test_a_client_chosen_submission_id_is_counted_once_and_never_overwrites_moves_or_doubles_a_signature():
-    url = f"{ENV.intake}/v1/petitions/{ENV.petition}/signatures"
     client_id = str(uuid.uuid4())
     tag = uuid.uuid4().hex[:8]
 

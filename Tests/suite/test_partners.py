@@ -349,8 +349,8 @@ def test_a_receipt_does_not_tell_a_partner_who_signed_elsewhere():
                                  data=json.dumps({"name": "Web Signer", "email": address, "country": "NL"}).encode())
     with urllib.request.urlopen(web, timeout=10) as response:
         assert response.status == 202
-    assert eventually(lambda: psql(f"SELECT count(*) FROM signatures WHERE name = 'Web Signer' AND partner IS NULL "
-                                   f"AND submission_id IS NOT NULL AND signed_at > now() - interval '5 minutes'") != ["0"], timeout=30)
+    assert eventually(lambda: psql("SELECT count(*) FROM signatures WHERE name = 'Web Signer' AND partner IS NULL "
+                                   "AND submission_id IS NOT NULL AND signed_at > now() - interval '5 minutes'") != ["0"], timeout=30)
     partner = add_partner("elsewhere")
     connection = connect(partner)
     channel = connection.channel()

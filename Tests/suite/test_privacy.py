@@ -192,7 +192,6 @@ def test_a_closed_petition_takes_what_was_signed_before_it_closed_and_no_partner
     from test_partners import envelope, properties, signature
     slug = new_petition()
     tag = uuid.uuid4().hex[:8]
-    offset = os.path.getsize(f"{ENV.local}/logs/dedup-1.log")
     from conftest import running_service
     import signal
     pid, _, _ = running_service("dedup")

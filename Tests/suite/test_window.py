@@ -4,7 +4,6 @@ Retry-After; the page, the count and the stage screen say so) and resume takes s
 moves the closing time."""
 import json
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -13,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ENV, eventually, fetch, running_service
+from conftest import ENV, eventually, fetch, free_port, ready, running_service
 from test_pages import SCREEN, browser, violations
 
 
@@ -38,17 +37,6 @@ def sign(base, slug):
     return status, headers, json.loads(answer or b"null")
 
 
-def ready(url):
-    try:
-        return fetch(f"{url}/health/ready")[0] == 200
-    except OSError:  # not listening yet
-        return False
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_a_petition_not_open_yet_says_when_and_opens_at_its_time():
