@@ -58,11 +58,14 @@ public final class PostgresPool: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         let deadline = ContinuousClock.now + configuration.queueTimeout
+        let timedOut = PostgresError(code: .timedOut, message: "waited more than \(configuration.queueTimeout) for a database connection")
+        let claim = JobClaim()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let outcome = enqueue { [queueTimeout = configuration.queueTimeout] worker in
+            let outcome = enqueue { worker in
+                // Answered already when the deadline passed while every worker was busy: not run at all.
+                guard claim.take() else { return }
                 guard ContinuousClock.now <= deadline else {
-                    continuation.resume(throwing: PostgresError(
-                        code: .timedOut, message: "waited more than \(queueTimeout) for a database connection"))
+                    continuation.resume(throwing: timedOut)
                     return
                 }
                 do {
@@ -78,7 +81,12 @@ public final class PostgresPool: Sendable {
                 }
             }
             switch outcome {
-            case .accepted: break
+            case .accepted:
+                // The deadline holds while the caller waits, not only when a worker comes to the job.
+                claim.timer = Task {
+                    try? await Task.sleep(until: deadline)
+                    if claim.abandon() { continuation.resume(throwing: timedOut) }
+                }
             case .closed: continuation.resume(throwing: PostgresError(code: .closed, message: "the connection pool is closed"))
             case .full:
                 continuation.resume(throwing: PostgresError(
@@ -152,6 +160,44 @@ public final class PostgresPool: Sendable {
             }
             if let job { return job }
             if done { return nil }
+        }
+    }
+
+    /// Who answers a queued job's caller: the worker that takes it in time, or the timer at its deadline.
+    private final class JobClaim: Sendable {
+        private enum State { case waiting, running, abandoned }
+        private let state = Mutex<(State, Task<Void, Never>?)>((.waiting, nil))
+
+        /// The deadline's timer, cancelled once a worker takes the job.
+        var timer: Task<Void, Never>? {
+            get { state.withLock { $0.1 } }
+            set {
+                let late = state.withLock { state -> Bool in
+                    state.1 = newValue
+                    return state.0 != .waiting
+                }
+                if late { newValue?.cancel() }
+            }
+        }
+
+        /// A worker takes the job: true unless the timer answered its caller already.
+        func take() -> Bool {
+            let (taken, timer) = state.withLock { state -> (Bool, Task<Void, Never>?) in
+                guard state.0 == .waiting else { return (false, nil) }
+                state.0 = .running
+                return (true, state.1)
+            }
+            timer?.cancel()
+            return taken
+        }
+
+        /// The deadline passed: true when no worker took the job (its caller is answered now).
+        func abandon() -> Bool {
+            state.withLock { state in
+                guard state.0 == .waiting else { return false }
+                state.0 = .abandoned
+                return true
+            }
         }
     }
 

@@ -22,6 +22,10 @@ public enum Privacy {
     /// so one still in a queue or a partner's backlog cannot come back.
     public static func erase(signerKey: SignerKey, on connection: PostgresConnection) throws -> Erased {
         try connection.transaction { connection in
+            // Waits for the inserts in flight (a dedup batch whose check of `erasures` ran before this erase
+            // commits would otherwise store the signature after it) and holds new ones until the erasure is
+            // committed, which their check then sees. Counting and reading go on (they do not conflict).
+            try connection.execute("LOCK TABLE signatures IN SHARE ROW EXCLUSIVE MODE")
             try connection.query("DELETE FROM erasures WHERE erased_at < now() - \(erasureMemory)::interval")
             try connection.query("""
                 INSERT INTO erasures (signer_key) VALUES (\(ByteA(signerKey.bytes)))

@@ -93,9 +93,16 @@ struct PostgresTests {
             configuration: .init(url: url, size: 1, maximumWaiting: 2, queueTimeout: .milliseconds(300)), logger: TestEnvironment.logger)
         defer { pool.close() }
         try await pool.query("CREATE TABLE ran (job int)")
-        // The only connection is busy for a second.
-        let busy = Task { try await pool.query("SELECT pg_sleep(1)") }
-        try await Task.sleep(for: .milliseconds(200))  // taken by the worker by then
+        // The only connection is busy for three seconds (the others are queued only once it is running:
+        // tasks do not start in the order they are made).
+        let running = RunningFlag()
+        let busy = Task {
+            try await pool.withConnection { connection in
+                running.value.store(true, ordering: .sequentiallyConsistent)
+                return try connection.query("SELECT pg_sleep(3)").count
+            }
+        }
+        #expect(try await TestEnvironment.eventually(timeout: .seconds(10)) { running.value.load(ordering: .sequentiallyConsistent) })
         let waiting = (1...2).map { job in Task { try await pool.query("INSERT INTO ran VALUES (\(job))") } }
         #expect(try await TestEnvironment.eventually(timeout: .seconds(5)) { pool.waiting == 2 })
         // A third caller is refused at once, not queued.
@@ -107,7 +114,11 @@ struct PostgresTests {
             #expect(error.code == .busy && error.isRetryable)
         }
         #expect(ContinuousClock.now - started < .milliseconds(500))
-        // The two that waited past 300 ms are not run once the connection is free.
+        // The two that waited past 300 ms are answered then, while the connection is still busy, and are not
+        // run once it is free.
+        let queued = ContinuousClock.now
+        for task in waiting { _ = await task.result }
+        #expect(ContinuousClock.now - queued < .milliseconds(2_000), "answered at the deadline, not when a worker came free")
         for task in waiting {
             do {
                 _ = try await task.value
@@ -157,4 +168,9 @@ struct PostgresTests {
         #expect(try Schema.migrator.migrate(on: connection, logger: TestEnvironment.logger).isEmpty)
         #expect(try Schema.migrator.currentVersion(on: connection) == Schema.migrator.migrations.last?.version)
     }
+}
+
+/// Set by a job once a pool's worker runs it.
+private final class RunningFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

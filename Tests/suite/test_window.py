@@ -5,7 +5,9 @@ moves the closing time."""
 import json
 import signal
 import subprocess
+import threading
 import time
+import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -65,6 +67,17 @@ def test_a_pause_reaches_two_intakes_within_seconds_and_resume_takes_signatures_
     try:
         assert eventually(lambda: ready(f"http://127.0.0.1:{ops}"), timeout=60), "the second intake instance is ready"
         assert [sign(base, slug)[0] for base in intakes] == [202, 202], "both take signatures (and know the petition)"
+        # A screen on the live stream since before the pause is told of it, though the count does not move.
+        statuses = []
+
+        def follow():
+            request = urllib.request.Request(f"{ENV.tally}/v1/petitions/{slug}/live", headers={"accept": "text/event-stream"})
+            with urllib.request.urlopen(request, timeout=60) as stream:
+                for line in stream:
+                    if line.startswith(b"data: "):
+                        statuses.append(json.loads(line[6:])["status"])
+        threading.Thread(target=follow, daemon=True).start()
+        assert eventually(lambda: statuses[-1:] == ["open"], timeout=10)
         paused_at = time.monotonic()
         ctl("petition", "pause", slug)
         assert eventually(lambda: all(sign(base, slug)[0] == 503 for base in intakes), timeout=15, interval=0.2)
@@ -75,6 +88,7 @@ def test_a_pause_reaches_two_intakes_within_seconds_and_resume_takes_signatures_
             status, headers, page = fetch(f"{base}/p/{slug}?lang=fr")
             assert status == 503 and "suspendue" in page.decode() and headers["Cache-Control"] == "no-store"
         assert eventually(lambda: json.loads(fetch(f"{ENV.tally}/v1/petitions/{slug}/count")[2])["status"] == "paused", timeout=10)
+        assert eventually(lambda: statuses[-1:] == ["paused"], timeout=10), statuses
         # The stage screen says so too (in a real browser, polling).
         screen = browser(size=SCREEN)
         try:

@@ -195,7 +195,7 @@ enum SignatureStore {
         let reasons = try connection.query("""
             SELECT i.ord, p.id IS NULL,
                    p.id IS NOT NULL AND EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at),
-                   p.id IS NOT NULL AND p.status = 'open' AND p.opens_at > now()
+                   p.id IS NOT NULL AND p.status = 'open' AND COALESCE(p.opens_at > now(), false)
             FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
                         \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[]) WITH ORDINALITY AS i(petition, signer_key, signed_at, ord)
             LEFT JOIN petitions p ON p.slug = i.petition

@@ -11,7 +11,7 @@ public struct DeliveryConfiguration: Sendable {
     /// `UNDERSIGNED_WEBHOOK_GIVE_UP_MS` (default 24 h): how webhook calls are retried, and for how long.
     public var webhookRetryBase: Duration = .seconds(2)
     public var webhookGiveUp: Duration = .seconds(86_400)
-    /// `UNDERSIGNED_DELIVERY_SPOOL`: where packages are built (default `$TMPDIR/undersigned-deliveries`).
+    /// `UNDERSIGNED_DELIVERY_SPOOL`: where packages are built (default `$TMPDIR/undersigned-deliveries-<instance>`).
     /// Scratch space: everything in it can be rebuilt from the database.
     public var spool: URL
     /// `UNDERSIGNED_DELIVERY_GIVE_UP_MS` (default 3 days): how long a delivery is tried before it fails.
@@ -37,7 +37,8 @@ public struct DeliveryConfiguration: Sendable {
     public init(common: CommonConfiguration, opsPort: Int = 8083, spool: URL? = nil) {
         self.common = common
         self.opsPort = opsPort
-        self.spool = spool ?? FileManager.default.temporaryDirectory.appendingPathComponent("undersigned-deliveries")
+        // One per instance by default: delivery empties its spool of leftovers at start.
+        self.spool = spool ?? FileManager.default.temporaryDirectory.appendingPathComponent("undersigned-deliveries-\(common.instance)")
     }
 
     public init(environment: [String: String]) throws {

@@ -6,9 +6,9 @@ import Glibc
 
 /// The delivery spool: where packages (names, countries, postal codes) are built before they are sent.
 /// It is this instance's alone and private: a directory only its user can enter (0700, refused if
-/// another user owns it, as a directory someone made beforehand in a shared /tmp would be), files only
-/// its user can read (the process's umask is 077). What an instance killed mid-attempt left there is
-/// removed at start; each attempt removes its own package when it is over.
+/// another user owns it, as a directory someone made beforehand in a shared /tmp would be), so no other
+/// user reaches a file in it. What an instance killed mid-attempt left there is removed at start; each
+/// attempt removes its own package when it is over.
 enum Spool {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -18,7 +18,6 @@ enum Spool {
     static let ownPrefixes = ["delivery-", ".building-", ".verify-"]
 
     static func prepare(_ spool: URL) throws {
-        umask(0o077)
         let path = spool.path
         do {
             try FileManager.default.createDirectory(at: spool, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -132,14 +132,18 @@ struct CountRoutes {
     private func stream(_ petition: Petition, resumingAfter lastEventID: Int64?, to writer: inout any ResponseBodyWriter) async throws {
         try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
         var lastSent = lastEventID
+        var lastPhase: Petition.Phase?
         let events = live.subscribe(petition)
         // The server's graceful shutdown ends the stream, so that open screens do not hold it up.
         for await event in events.cancelOnGracefulShutdown() {
             switch event {
             case .count(let counted):
                 let view = shown(counted)
-                // The id is the total: a client resuming with the total it has gets nothing until it changes.
-                if view.total == lastSent { continue }
+                // The id is the total: a client resuming with the total it has gets nothing until it changes,
+                // or until the petition is paused, resumed or closed (screens say so at once).
+                let changed = view.total != lastSent || (lastPhase != nil && view.phase != lastPhase)
+                lastPhase = view.phase
+                if !changed { continue }
                 lastSent = view.total
                 try await writer.write(ByteBuffer(string: "id: \(view.total)\nevent: count\ndata: \(String(decoding: view.jsonBytes, as: UTF8.self))\n\n"))
             case .heartbeat:
