@@ -186,10 +186,34 @@ def test_a_signature_in_flight_at_the_erase_is_never_stored_and_the_signer_may_s
     assert counted(slug, 1)
 
 
-def test_a_closed_petition_takes_what_was_signed_before_it_closed_and_no_partner_rows_after():
+def partner_receipt(petitions, prefix):
+    """The receipt of one envelope a new partner sends with a row for each petition."""
     import pika
     from conftest import add_partner
     from test_partners import envelope, properties, signature
+    partner = add_partner(prefix)
+    rows = []
+    for petition in petitions:
+        rows.append(signature(f"{prefix}.{uuid.uuid4().hex[:8]}@example.org"))
+        rows[-1]["petition"] = petition
+    connection = pika.BlockingConnection(pika.URLParameters(partner["amqp_url"]))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish("partners.submitted", f"{partner['user']}.{prefix}", envelope(rows),
+                          properties(partner, f"{prefix}-{uuid.uuid4().hex[:8]}"), mandatory=True)
+    receipts = []
+
+    def receipt():
+        _, _, body = channel.basic_get(partner["receipt_queue"], auto_ack=True)
+        if body:
+            receipts.append(json.loads(body))
+        return receipts
+    assert eventually(receipt, timeout=60)
+    connection.close()
+    return receipts[0]
+
+
+def test_a_closed_petition_takes_what_was_signed_before_it_closed_and_no_partner_rows_after():
     slug = new_petition()
     tag = uuid.uuid4().hex[:8]
     from conftest import running_service
@@ -203,22 +227,16 @@ def test_a_closed_petition_takes_what_was_signed_before_it_closed_and_no_partner
         os.kill(pid, signal.SIGCONT)
     assert counted(slug, 1), "a signature intake took before the closing is counted"
     # A partner's rows for the closed petition: refused, with the reason in its receipt; nothing stored.
-    partner = add_partner("late")
-    row = signature(f"late.{tag}@example.org")
-    row["petition"] = slug
-    connection = pika.BlockingConnection(pika.URLParameters(partner["amqp_url"]))
-    channel = connection.channel()
-    channel.confirm_delivery()
-    channel.basic_publish("partners.submitted", f"{partner['user']}.late", envelope([row]), properties(partner, f"late-{tag}"), mandatory=True)
-    receipts = []
-
-    def receipt():
-        method, _, body = channel.basic_get(partner["receipt_queue"], auto_ack=True)
-        if body:
-            receipts.append(json.loads(body))
-        return receipts
-    assert eventually(receipt, timeout=60)
-    connection.close()
-    [status] = receipts[0]["rows"]
-    assert (status["status"], status.get("reason")) == ("invalid", "the petition is closed"), receipts[0]
+    [status] = partner_receipt([slug], "late")["rows"]
+    assert (status["status"], status.get("reason")) == ("invalid", "the petition is closed"), status
     assert total(slug) == 1 and psql(f"SELECT count(*) FROM signatures s JOIN petitions p ON p.id = s.petition_id WHERE p.slug = '{slug}'") == ["1"]
+
+
+def test_a_partner_row_for_a_petition_past_its_closing_time_is_refused_and_its_neighbours_are_taken():
+    """Closed by its closing time (not by hand): the row's reason is in the receipt, and the envelope's row
+    for an open petition is taken (the batch is not dead-lettered)."""
+    past = f"privacy-{uuid.uuid4().hex[:8]}"
+    ctl("petition", "create", past, "--title", "Closed by its time", "--closes-at", "2020-01-01T00:00:00Z")
+    closed, taken = partner_receipt([past, ENV.petition], "pastclose")["rows"]
+    assert (closed["status"], closed.get("reason")) == ("invalid", "the petition is closed")
+    assert taken["status"] == "accepted"
