@@ -58,14 +58,14 @@ public final class PostgresPool: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         let deadline = ContinuousClock.now + configuration.queueTimeout
-        let timedOut = PostgresError(code: .timedOut, message: "waited more than \(configuration.queueTimeout) for a database connection")
+        let queueTimeout = configuration.queueTimeout
         let claim = JobClaim()
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let outcome = enqueue { worker in
                 // Answered already when the deadline passed while every worker was busy: not run at all.
                 guard claim.take() else { return }
                 guard ContinuousClock.now <= deadline else {
-                    continuation.resume(throwing: timedOut)
+                    continuation.resume(throwing: Self.timedOut(after: queueTimeout))
                     return
                 }
                 do {
@@ -83,10 +83,10 @@ public final class PostgresPool: Sendable {
             switch outcome {
             case .accepted:
                 // The deadline holds while the caller waits, not only when a worker comes to the job.
-                claim.timer = Task {
+                claim.arm(Task {
                     try? await Task.sleep(until: deadline)
-                    if claim.abandon() { continuation.resume(throwing: timedOut) }
-                }
+                    if claim.abandon() { continuation.resume(throwing: Self.timedOut(after: queueTimeout)) }
+                })
             case .closed: continuation.resume(throwing: PostgresError(code: .closed, message: "the connection pool is closed"))
             case .full:
                 continuation.resume(throwing: PostgresError(
@@ -121,6 +121,10 @@ public final class PostgresPool: Sendable {
         }
         guard wasOpen else { return }
         for _ in 0..<max(1, configuration.size) { available.signal() }
+    }
+
+    private static func timedOut(after queueTimeout: Duration) -> PostgresError {
+        PostgresError(code: .timedOut, message: "waited more than \(queueTimeout) for a database connection")
     }
 
     private enum Enqueued { case accepted, closed, full }
@@ -168,16 +172,13 @@ public final class PostgresPool: Sendable {
         private enum State { case waiting, running, abandoned }
         private let state = Mutex<(State, Task<Void, Never>?)>((.waiting, nil))
 
-        /// The deadline's timer, cancelled once a worker takes the job.
-        var timer: Task<Void, Never>? {
-            get { state.withLock { $0.1 } }
-            set {
-                let late = state.withLock { state -> Bool in
-                    state.1 = newValue
-                    return state.0 != .waiting
-                }
-                if late { newValue?.cancel() }
+        /// Keeps the deadline's timer, to be cancelled once a worker takes the job (at once if one has).
+        func arm(_ timer: Task<Void, Never>) {
+            let late = state.withLock { state -> Bool in
+                state.1 = timer
+                return state.0 != .waiting
             }
+            if late { timer.cancel() }
         }
 
         /// A worker takes the job: true unless the timer answered its caller already.

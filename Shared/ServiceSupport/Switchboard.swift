@@ -6,10 +6,10 @@ import Synchronization
 
 /// What this instance knows of the switches (`Switch`): all on until the database says otherwise.
 public final class Switchboard: Sendable {
-    private let off = Mutex<Set<Switch>>([])
+    private let off: Mutex<Set<Switch>>
 
     public init(off: Set<Switch> = []) {
-        self.off.withLock { $0 = off }
+        self.off = Mutex(off)
     }
 
     public func isOn(_ which: Switch) -> Bool {

@@ -14,7 +14,7 @@ public struct CountView: Sendable, Equatable {
     public var ratePerMinute: Int64
     public var milestones: [Int64]
     public var reached: [Int64]
-    /// Scheduled, open, paused or closed (read afresh each time: a screen shows a pause within seconds).
+    /// Scheduled, open, paused or closed, as of the petition the view was loaded with.
     public var phase: Petition.Phase = .open
     public var opensAt: Date?
     /// Set when the database could not be read and this is the last good view: how old it is, in seconds.
@@ -31,17 +31,10 @@ public struct CountView: Sendable, Equatable {
             """).first?.decode(Int64.self, 0) ?? 0
         let reached = try connection.query("SELECT threshold FROM milestones WHERE petition_id = \(petition.id) ORDER BY threshold")
             .map { try $0.decode(Int64.self, 0) }
-        var current = petition
-        if let row = try connection.query("SELECT status, opens_at, closes_at, paused_at FROM petitions WHERE id = \(petition.id)").first {
-            current.status = Petition.Status(rawValue: try row.decode(String.self, 0)) ?? .closed
-            current.opensAt = try row.decodeIfPresent(Date.self, 1)
-            current.closesAt = try row.decodeIfPresent(Date.self, 2)
-            current.pausedAt = try row.decodeIfPresent(Date.self, 3)
-        }
         return CountView(
             petition: petition.slug, title: petition.title, total: count.total, byCountry: count.byCountry,
             updatedAt: count.updatedAt, ratePerMinute: rate, milestones: petition.milestones, reached: reached,
-            phase: current.phase(), opensAt: current.opensAt)
+            phase: petition.phase(), opensAt: petition.opensAt)
     }
 
     /// `W/"<total>-<updated ms>-<phase>-<countries>"`: changes whenever the count, the phase or what is

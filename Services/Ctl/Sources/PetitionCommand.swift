@@ -43,8 +43,7 @@ struct PetitionCommand: ParsableCommand {
             do { _ = try PetitionSlug.validate(slug) } catch { throw ValidationError("slug \(error.reason)") }
             do { _ = try PetitionLanguage.validate(lang) } catch { throw ValidationError("--lang \(error.reason)") }
             if let code { do { _ = try PetitionCode.validate(code) } catch { throw ValidationError("--code \(error.reason)") } }
-            if let closesAt, Timestamp.parse(closesAt) == nil { throw ValidationError("--closes-at must be an RFC 3339 time") }
-            if let opensAt, Timestamp.parse(opensAt) == nil { throw ValidationError("--opens-at must be an RFC 3339 time") }
+            try PetitionCommand.checkTimes(opensAt: opensAt, closesAt: closesAt)
             if let milestones, milestones.split(separator: ",").contains(where: { Int64($0) == nil || Int64($0)! <= 0 }) {
                 throw ValidationError("--milestones must be positive whole numbers separated by commas")
             }
@@ -164,6 +163,13 @@ struct PetitionCommand: ParsableCommand {
         func run() throws { try PetitionCommand.setPaused(false, slug: slug) }
     }
 
+    /// `--opens-at` and `--closes-at`, when given, are RFC 3339 times.
+    static func checkTimes(opensAt: String?, closesAt: String?) throws {
+        for (option, value) in [("--opens-at", opensAt), ("--closes-at", closesAt)] {
+            if let value, Timestamp.parse(value) == nil { throw ValidationError("\(option) must be an RFC 3339 time") }
+        }
+    }
+
     static func setPaused(_ paused: Bool, slug: String) throws {
         guard try Petitions.setPaused(paused, slug: slug, on: Environment().connect()) else { throw ValidationError("no petition \(slug)") }
         print(paused ? "petition \(slug) is paused (every intake within 5 s); `undersigned petition resume \(slug)` takes signatures again"
@@ -178,8 +184,7 @@ struct PetitionCommand: ParsableCommand {
 
         func validate() throws {
             guard closesAt != nil || opensAt != nil else { throw ValidationError("give --closes-at, --opens-at or both") }
-            if let closesAt, Timestamp.parse(closesAt) == nil { throw ValidationError("--closes-at must be an RFC 3339 time") }
-            if let opensAt, Timestamp.parse(opensAt) == nil { throw ValidationError("--opens-at must be an RFC 3339 time") }
+            try PetitionCommand.checkTimes(opensAt: opensAt, closesAt: closesAt)
         }
 
         func run() throws {

@@ -106,9 +106,10 @@ struct EnvelopeHandler: BatchHandler {
                 "submission_ids": "\(outcome.unknownPetition.prefix(10).map { $0.uuidString.lowercased() })",
             ])
         }
-        if !outcome.closedPetition.isEmpty || !outcome.erased.isEmpty {
+        if !outcome.closedPetition.isEmpty || !outcome.notYetOpen.isEmpty || !outcome.erased.isEmpty {
             logger.notice("signatures not stored", metadata: [
-                "closed_petition": "\(outcome.closedPetition.count)", "erased_signer": "\(outcome.erased.count)",
+                "closed_petition": "\(outcome.closedPetition.count)", "not_yet_open": "\(outcome.notYetOpen.count)",
+                "erased_signer": "\(outcome.erased.count)",
             ])
         }
         return dead

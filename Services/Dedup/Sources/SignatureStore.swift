@@ -122,7 +122,7 @@ enum SignatureStore {
                    -- a text version is kept only when it is one of this petition's (a sender's word is not enough)
                    (SELECT t.id FROM petition_texts t WHERE t.id = i.text_id AND t.petition_id = p.id)
             FROM input i JOIN petitions p ON p.slug = i.petition
-            WHERE \(sql: Self.storable)
+            WHERE NOT \(sql: Self.erasedAfterSigning) AND \(sql: Self.petitionTakes)
             -- one lock order for every instance, so concurrent batches cannot deadlock on the unique index;
             -- within a batch, the first of a signer's signatures (in envelope order) is the one kept
             ORDER BY p.id, i.signer_key, i.ord
@@ -177,15 +177,19 @@ enum SignatureStore {
         return outcome
     }
 
-    /// Whether input row `i` may be stored in petition `p`: its signer was not erased after it signed (a date
-    /// in the future counts as now: a partner's `signed_at` cannot step over an erase), and
-    /// the petition takes it: open now, or, for a signature intake took (no partner), signed before it
-    /// closed (it was in flight at the closing; with a minute's grace, since intake may know a petition's
-    /// state up to 5 s late and its clock is not the database's: a 202 is a promise). A partner's row for a closed petition is refused: the
-    /// partner's own `signed_at` cannot reopen it, nor add names to a petition already anonymised.
-    static let storable: StaticString = """
-        NOT EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
-        AND ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()) AND (i.partner IS NULL OR p.opens_at IS NULL OR p.opens_at <= now()))
+    /// Whether the signer of input row `i` was erased after it signed (a date in the future counts as now:
+    /// a partner's `signed_at` cannot step over an erase). Such a row is never stored.
+    static let erasedAfterSigning: StaticString = """
+        EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at)
+        """
+
+    /// Whether petition `p` takes input row `i`: open now, or, for a signature intake took (no partner),
+    /// signed before it closed (it was in flight at the closing; with a minute's grace, since intake may know
+    /// a petition's state up to 5 s late and its clock is not the database's: a 202 is a promise). A
+    /// partner's row for a closed petition, or one not open yet, is refused: the partner's own `signed_at`
+    /// cannot reopen it, nor add names to a petition already anonymised.
+    static let petitionTakes: StaticString = """
+        ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()) AND (i.partner IS NULL OR p.opens_at IS NULL OR p.opens_at <= now()))
              OR (i.partner IS NULL AND to_timestamp(i.signed_at) <= LEAST(p.closed_at, p.closes_at) + interval '1 minute'))
         """
 
@@ -194,7 +198,7 @@ enum SignatureStore {
         guard !rows.isEmpty else { return }
         let reasons = try connection.query("""
             SELECT i.ord, p.id IS NULL,
-                   p.id IS NOT NULL AND EXISTS (SELECT 1 FROM erasures e WHERE e.signer_key = i.signer_key AND LEAST(to_timestamp(i.signed_at), now()) <= e.erased_at),
+                   p.id IS NOT NULL AND \(sql: Self.erasedAfterSigning),
                    p.id IS NOT NULL AND p.status = 'open' AND COALESCE(p.opens_at > now(), false)
             FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
                         \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[]) WITH ORDINALITY AS i(petition, signer_key, signed_at, ord)

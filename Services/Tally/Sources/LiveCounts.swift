@@ -80,7 +80,11 @@ final class LiveCounts: Service, Sendable {
         guard !petitions.isEmpty else { return }
         let views: [CountView]
         do {
-            views = try await pool.withConnection { connection in try petitions.map { try CountView.load($0, on: connection) } }
+            // The petition read afresh too (a subscriber's copy is as old as its stream): a pause, a closing or an
+            // opening reaches the screens with the next poll.
+            views = try await pool.withConnection { connection in
+                try petitions.map { try CountView.load(Petitions.find(slug: $0.slug, on: connection) ?? $0, on: connection) }
+            }
         } catch {
             logger.warning("live counts could not be read", metadata: ["error": "\(error)"])
             return
