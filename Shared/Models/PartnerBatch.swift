@@ -185,7 +185,9 @@ public struct PartnerRecord: Sendable, Equatable {
         return Signature(
             submissionID: Signature.partnerSubmissionID(partner: partner, reference: reference),
             petition: field("petition") ?? defaultPetition ?? "", name: name, email: field("email") ?? "",
-            country: field("country") ?? "", postalCode: field("postal_code"), contactOptIn: optIn, source: "partner:" + partner,
+            country: field("country") ?? "", postalCode: field("postal_code"), contactOptIn: optIn,
+            // A row typed in from a paper form says so (`source: paper`); dedup records it as `paper:PARTNER`.
+            source: field("source")?.lowercased() == "paper" ? "paper" : "partner:" + partner,
             signedAt: field("signed_at").flatMap(Timestamp.parse) ?? now)
     }
 }

@@ -28,7 +28,8 @@ public enum PartnerCredentials {
 
     public static func hash(apiKey: String) -> [UInt8] { Array(SHA256.hash(data: Array(apiKey.utf8))) }
 
-    private static func randomToken() -> String {
+    /// 256 bits from the system's secure generator, as 43 base64url characters.
+    public static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

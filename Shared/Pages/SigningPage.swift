@@ -10,12 +10,15 @@ public struct SigningPage: Sendable {
         public var code: String
         public var text: PetitionText
         public var requiresVerification: Bool
+        /// A rehearsal is on: the page says that what is signed now is a test.
+        public var rehearsal: Bool
 
-        public init(slug: String, code: String, text: PetitionText, requiresVerification: Bool) {
+        public init(slug: String, code: String, text: PetitionText, requiresVerification: Bool, rehearsal: Bool = false) {
             self.slug = slug
             self.code = code
             self.text = text
             self.requiresVerification = requiresVerification
+            self.rehearsal = rehearsal
         }
     }
 
@@ -48,6 +51,23 @@ public struct SigningPage: Sendable {
     public func form(
         _ petition: Petition, source: String, region: String?, entry: Entry? = nil, errors: [String: String] = [:], notice: String? = nil
     ) -> String {
+        templates.render("sign", formContext(petition, source: source, region: region, entry: entry, errors: errors, notice: notice))
+    }
+
+    /// The kiosk's page (`/kiosk/SLUG`): the same form, kept on the device by its service worker, taking
+    /// signatures with or without a network (its script queues them and sends them in order).
+    public func kiosk(_ petition: Petition) -> String {
+        var context = formContext(petition, source: "web", region: nil, entry: nil, errors: [:], notice: nil)
+        context["slug"] = petition.slug
+        context["languages"] = Catalogues.supported.map { code in
+            ["code": code, "name": Catalogues.shared[code]["lang_name"], "href": "?lang=\(code)", "current": code == catalogue.language]
+        }
+        return templates.render("kiosk", context)
+    }
+
+    private func formContext(
+        _ petition: Petition, source: String, region: String?, entry: Entry?, errors: [String: String], notice: String?
+    ) -> [String: Any] {
         let text = petition.text
         let selected = entry?.country ?? region ?? ""
         var context = common(petition)
@@ -72,7 +92,12 @@ public struct SigningPage: Sendable {
         context["hasErrors"] = !errors.isEmpty
         context["errorList"] = order.compactMap { field in messages[field].map { ["field": field, "message": $0] } }
         context["notice"] = notice.map { catalogue[$0] } ?? ""
-        return templates.render("sign", context)
+        return context
+    }
+
+    /// A file shipped beside the templates (the kiosk's script and service worker), read once.
+    public static func asset(_ name: String) -> String? {
+        try? String(contentsOf: Resources.url("Templates").appendingPathComponent(name), encoding: .utf8)
     }
 
     /// The page a form post answers with once the signature is in the broker.
@@ -147,6 +172,7 @@ public struct SigningPage: Sendable {
         context["textDir"] = Self.direction(of: text.language)
         context["thanksText"] = catalogue.text("thanks_text", ["title": text.title])
         context["verification"] = petition.requiresVerification
+        context["rehearsal"] = petition.rehearsal
         context["shareURL"] = Self.shortURL(base: publicURL, code: petition.code)
         return context
     }

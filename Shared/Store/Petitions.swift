@@ -26,6 +26,18 @@ public struct Petition: Sendable, Equatable, Codable {
     public var opensAt: Date?
     /// Since when ops have paused it (`undersigned petition pause`): nothing is taken until it is resumed.
     public var pausedAt: Date?
+    /// While a rehearsal is on (`undersigned petition rehearse SLUG on`): the petition its signatures go to
+    /// instead, counted apart and never delivered.
+    public var rehearsal: Rehearsal?
+    /// Set on a rehearsal petition: the id of the petition it rehearses. Nobody signs it by its own name.
+    public var rehearsalOf: Int64?
+    /// Signatures erased from its count so far: a count that goes down says so.
+    public var erased: Int64 = 0
+
+    public struct Rehearsal: Sendable, Equatable, Codable {
+        public var id: Int64
+        public var slug: String
+    }
 
     /// Where a petition is in its life, as signers and screens are told.
     public enum Phase: String, Sendable, Equatable {
@@ -44,9 +56,19 @@ public struct Petition: Sendable, Equatable, Codable {
         return pausedAt == nil ? .open : .paused
     }
 
-    /// Open, opened, not paused, and its closing time (if any) has not passed.
+    /// The phase signers meet: while a rehearsal is on, open (or paused) whatever the window says: a
+    /// soundcheck is before the opening.
+    public func signingPhase(at now: Date = Date()) -> Phase {
+        guard rehearsal != nil else { return phase(at: now) }
+        return pausedAt == nil ? .open : .paused
+    }
+
+    /// Where signatures taken now go: the rehearsal petition while one is on, else this one.
+    public var signingSlug: String { rehearsal?.slug ?? slug }
+
+    /// Open, opened, not paused, and its closing time (if any) has not passed (or rehearsing, not paused).
     public func isTakingSignatures(at now: Date = Date()) -> Bool {
-        phase(at: now) == .open
+        signingPhase(at: now) == .open
     }
 }
 
@@ -65,8 +87,9 @@ public enum Petitions {
             .first.map(petition)
     }
 
+    /// The petitions, without rehearsal petitions (each is shown with the one it rehearses).
     public static func list(on connection: PostgresConnection) throws -> [Petition] {
-        try connection.query("SELECT \(sql: columns) FROM petitions ORDER BY created_at, id")
+        try connection.query("SELECT \(sql: columns) FROM petitions WHERE rehearsal_of IS NULL ORDER BY created_at, id")
             .map(petition)
     }
 
@@ -138,7 +161,11 @@ public enum Petitions {
     }
 
     private static let columns: StaticString =
-        "id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language, opens_at, paused_at"
+        """
+        id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language, opens_at, paused_at,
+        rehearsal_of, (SELECT r.id FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_id,
+        (SELECT r.slug FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_slug, erased
+        """
 
     /// Turns signer verification on or off; returns false when there is no such slug.
     @discardableResult
@@ -160,7 +187,10 @@ public enum Petitions {
             code: try row.decode(String.self, 9),
             language: try row.decode(String.self, 10),
             opensAt: try row.decodeIfPresent(Date.self, 11),
-            pausedAt: try row.decodeIfPresent(Date.self, 12))
+            pausedAt: try row.decodeIfPresent(Date.self, 12),
+            rehearsal: try row.decodeIfPresent(Int64.self, 14).map { Petition.Rehearsal(id: $0, slug: try row.decode(String.self, 15)) },
+            rehearsalOf: try row.decodeIfPresent(Int64.self, 13),
+            erased: try row.decode(Int64.self, 16))
     }
 
     /// `{1000,10000}` → `[1000, 10000]`

@@ -33,7 +33,7 @@ public enum Privacy {
                 """)
             let removed = try connection.query("""
                 DELETE FROM signatures s USING petitions p WHERE s.signer_key = \(ByteA(signerKey.bytes)) AND p.id = s.petition_id
-                RETURNING s.id, s.petition_id, s.country, p.slug
+                RETURNING s.id, s.petition_id, s.country, p.slug, signature_channel(s.source)
                 """)
             try connection.query("DELETE FROM partner_claims WHERE signer_key = \(ByteA(signerKey.bytes))")
             guard !removed.isEmpty else { return Erased(signatures: 0, uncounted: 0, petitions: []) }
@@ -42,11 +42,14 @@ public enum Privacy {
                 .map { try $0.decode(Int64.self, 0) })
             try connection.query("INSERT INTO tally_counted (signature_id) SELECT unnest(\(ids)::bigint[]) ON CONFLICT DO NOTHING")
             for row in removed where counted.contains(try row.decode(Int64.self, 0)) {
+                // Said on the screens: the one way a count goes down.
+                try connection.query("UPDATE petitions SET erased = erased + 1 WHERE id = \(try row.decode(Int64.self, 1))")
                 try connection.query("""
                     UPDATE petition_counts SET count = count - 1, updated_at = now()
-                    WHERE (petition_id, country, shard) = (
-                        SELECT petition_id, country, shard FROM petition_counts
-                        WHERE petition_id = \(try row.decode(Int64.self, 1)) AND country = \(try row.decode(String.self, 2)) AND count > 0
+                    WHERE (petition_id, country, channel, shard) = (
+                        SELECT petition_id, country, channel, shard FROM petition_counts
+                        WHERE petition_id = \(try row.decode(Int64.self, 1)) AND country = \(try row.decode(String.self, 2))
+                            AND channel = \(try row.decode(String.self, 4)) AND count > 0
                         ORDER BY count DESC LIMIT 1)
                     """)
             }

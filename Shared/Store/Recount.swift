@@ -9,6 +9,8 @@ public enum Recount {
     public struct Difference: Sendable, Equatable {
         public var petition: String
         public var country: String
+        /// `web`, `kiosk`, `partner` or `paper`.
+        public var channel: String
         /// Signatures counted by tally, recomputed from the tables.
         public var expected: Int64
         /// What the counters say.
@@ -28,22 +30,23 @@ public enum Recount {
     public static func check(on connection: PostgresConnection) throws -> Report {
         var expected: [Key: Int64] = [:]
         for row in try connection.query("""
-            SELECT p.slug, s.country, count(*)::bigint FROM signatures s
+            SELECT p.slug, s.country, signature_channel(s.source), count(*)::bigint FROM signatures s
             JOIN tally_counted t ON t.signature_id = s.id JOIN petitions p ON p.id = s.petition_id
-            GROUP BY p.slug, s.country
+            GROUP BY 1, 2, 3
             """) {
-            expected[Key(petition: try row.decode(String.self, 0), country: try row.decode(String.self, 1))] = try row.decode(Int64.self, 2)
+            expected[try Key(row)] = try row.decode(Int64.self, 3)
         }
         var actual: [Key: Int64] = [:]
         for row in try connection.query("""
-            SELECT p.slug, c.country, sum(c.count)::bigint FROM petition_counts c JOIN petitions p ON p.id = c.petition_id
-            GROUP BY p.slug, c.country
+            SELECT p.slug, c.country, c.channel, sum(c.count)::bigint FROM petition_counts c JOIN petitions p ON p.id = c.petition_id
+            GROUP BY 1, 2, 3
             """) {
-            actual[Key(petition: try row.decode(String.self, 0), country: try row.decode(String.self, 1))] = try row.decode(Int64.self, 2)
+            actual[try Key(row)] = try row.decode(Int64.self, 3)
         }
         var differences: [Difference] = []
         for key in Set(expected.keys).union(actual.keys) where (expected[key] ?? 0) != (actual[key] ?? 0) {
-            differences.append(Difference(petition: key.petition, country: key.country, expected: expected[key] ?? 0, actual: actual[key] ?? 0))
+            differences.append(Difference(
+                petition: key.petition, country: key.country, channel: key.channel, expected: expected[key] ?? 0, actual: actual[key] ?? 0))
         }
         var uncounted: [String: Int64] = [:]
         for row in try connection.query("""
@@ -58,7 +61,7 @@ public enum Recount {
             signatures[try row.decode(String.self, 0)] = try row.decode(Int64.self, 1)
         }
         return Report(
-            differences: differences.sorted { ($0.petition, $0.country) < ($1.petition, $1.country) },
+            differences: differences.sorted { ($0.petition, $0.country, $0.channel) < ($1.petition, $1.country, $1.channel) },
             uncounted: uncounted, signatures: signatures)
     }
 
@@ -72,11 +75,12 @@ public enum Recount {
                 try connection.query("""
                     DELETE FROM petition_counts c USING petitions p
                     WHERE p.id = c.petition_id AND p.slug = \(difference.petition) AND c.country = \(difference.country)
+                        AND c.channel = \(difference.channel)
                     """)
                 if difference.expected > 0 {
                     try connection.query("""
-                        INSERT INTO petition_counts (petition_id, country, shard, count)
-                        SELECT id, \(difference.country), 0, \(difference.expected) FROM petitions WHERE slug = \(difference.petition)
+                        INSERT INTO petition_counts (petition_id, country, channel, shard, count)
+                        SELECT id, \(difference.country), \(difference.channel), 0, \(difference.expected) FROM petitions WHERE slug = \(difference.petition)
                         """)
                 }
             }
@@ -87,5 +91,12 @@ public enum Recount {
     private struct Key: Hashable {
         var petition: String
         var country: String
+        var channel: String
+
+        init(_ row: PostgresRow) throws {
+            petition = try row.decode(String.self, 0)
+            country = try row.decode(String.self, 1)
+            channel = try row.decode(String.self, 2)
+        }
     }
 }

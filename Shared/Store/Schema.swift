@@ -368,5 +368,76 @@ public enum Schema {
                 changed_at  timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 19, name: "channels in the count", sql: """
+            -- The channel a signature came in by, from its source: a kiosk (`kiosk:NAME`), paper (`paper:PARTNER`,
+            -- a partner's batch of paper forms), a partner (`partner:NAME`), else the web. One definition, used by
+            -- tally's counting, recount and erase.
+            CREATE FUNCTION signature_channel(source text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                SELECT CASE WHEN source LIKE 'kiosk:%' THEN 'kiosk' WHEN source = 'paper' OR source LIKE 'paper:%' THEN 'paper'
+                            WHEN source LIKE 'partner:%' THEN 'partner' ELSE 'web' END
+            $$;
+            ALTER TABLE petition_counts ADD COLUMN channel text NOT NULL DEFAULT 'web' CHECK (channel IN ('web', 'kiosk', 'partner', 'paper'));
+            ALTER TABLE petition_counts DROP CONSTRAINT petition_counts_pkey;
+            -- Counts kept before channels: each petition's and country's count is split by the channels of the
+            -- signatures counted; the web keeps the rest, so every total stays what it was.
+            CREATE TEMPORARY TABLE counted_by_channel ON COMMIT DROP AS
+                SELECT s.petition_id, s.country, signature_channel(s.source) AS channel, count(*)::bigint AS n
+                FROM signatures s JOIN tally_counted t ON t.signature_id = s.id
+                WHERE signature_channel(s.source) <> 'web' GROUP BY 1, 2, 3;
+            CREATE TEMPORARY TABLE counted_before ON COMMIT DROP AS
+                SELECT petition_id, country, sum(count)::bigint AS total, max(updated_at) AS updated_at FROM petition_counts GROUP BY 1, 2;
+            DELETE FROM petition_counts;
+            INSERT INTO petition_counts (petition_id, country, channel, shard, count, updated_at)
+            SELECT c.petition_id, c.country, c.channel, 0, c.n, b.updated_at
+            FROM counted_by_channel c JOIN counted_before b USING (petition_id, country);
+            INSERT INTO petition_counts (petition_id, country, channel, shard, count, updated_at)
+            SELECT b.petition_id, b.country, 'web', 0, greatest(0, b.total - coalesce(sum(c.n), 0)), b.updated_at
+            FROM counted_before b LEFT JOIN counted_by_channel c USING (petition_id, country)
+            GROUP BY b.petition_id, b.country, b.total, b.updated_at;
+            ALTER TABLE petition_counts ADD PRIMARY KEY (petition_id, country, channel, shard);
+            -- When each signature was counted: the report's accept-to-count lag.
+            ALTER TABLE tally_counted ADD COLUMN counted_at timestamptz NOT NULL DEFAULT now();
+            """),
+        Migration(version: 20, name: "rehearsals", sql: """
+            -- A rehearsal (`undersigned petition rehearse SLUG on`): while `rehearsing`, intake takes the petition's
+            -- signatures for its rehearsal petition (rehearsal_of = the real one): the whole pipeline, its own
+            -- signers, counts and milestones, never the real count's, never a partner's, never delivered.
+            ALTER TABLE petitions ADD COLUMN rehearsal_of bigint UNIQUE REFERENCES petitions (id) ON DELETE CASCADE,
+                ADD COLUMN rehearsing boolean NOT NULL DEFAULT false;
+            -- Signatures erased from its count (`undersigned erase`): screens take a smaller count only when this
+            -- says why (a count never goes backwards otherwise).
+            ALTER TABLE petitions ADD COLUMN erased bigint NOT NULL DEFAULT 0;
+            """),
+        Migration(version: 21, name: "the call's history", sql: """
+            -- Signatures counted per minute, for the petition's whole life: tally folds its 10-second buckets
+            -- in here once they are an hour old (the report and the count API's history read both).
+            CREATE TABLE count_minutes (
+                petition_id  bigint NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
+                minute       timestamptz NOT NULL,
+                count        bigint NOT NULL,
+                PRIMARY KEY (petition_id, minute)
+            );
+            -- What was turned away, per petition, minute and reason: duplicates (dedup, with its batch) and
+            -- intake's refusals (invalid fields, limits, not open, paused; each instance adds its own every
+            -- few seconds). Nothing of the signer.
+            CREATE TABLE refusal_minutes (
+                petition_id  bigint NOT NULL REFERENCES petitions (id) ON DELETE CASCADE,
+                minute       timestamptz NOT NULL,
+                reason       text NOT NULL CHECK (length(reason) <= 64),
+                count        bigint NOT NULL,
+                PRIMARY KEY (petition_id, minute, reason)
+            );
+            """),
+        Migration(version: 22, name: "kiosks", sql: """
+            -- Devices that take signatures at a venue (`undersigned kiosk add NAME`): the token is shown once
+            -- and only its SHA-256 is kept. A kiosk's signatures have source `kiosk:NAME` and pass the
+            -- per-address limit (a festival's Wi-Fi is one address); a revoked kiosk is refused.
+            CREATE TABLE kiosks (
+                name        text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9-]{0,31}$'),
+                token_hash  bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+                created_at  timestamptz NOT NULL DEFAULT now(),
+                revoked_at  timestamptz
+            );
+            """),
     ])
 }

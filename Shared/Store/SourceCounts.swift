@@ -11,4 +11,19 @@ public enum SourceCounts {
             SELECT source, count(*) FROM signatures WHERE petition_id = \(petition.id) GROUP BY source ORDER BY 2 DESC, 1
             """).map { (try $0.decode(String.self, 0), try $0.decode(Int64.self, 1)) }
     }
+
+    /// Per channel (`web`, `kiosk`, `partner`, `paper`), as tally counts them (`signature_channel` in SQL).
+    public static func channels(_ sources: [(source: String, count: Int64)]) -> [String: Int64] {
+        var channels: [String: Int64] = [:]
+        for row in sources { channels[channel(of: row.source), default: 0] += row.count }
+        return channels
+    }
+
+    /// The channel of a source: the same rule as the database's `signature_channel`.
+    public static func channel(of source: String) -> String {
+        if source.hasPrefix("kiosk:") { return "kiosk" }
+        if source == "paper" || source.hasPrefix("paper:") { return "paper" }
+        if source.hasPrefix("partner:") { return "partner" }
+        return "web"
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
 @testable import Store
 import Testing
+import Models
+import ServiceSupport
 
 @testable import Intake
 
@@ -35,5 +37,34 @@ struct PetitionPhaseTests {
         let paused = try #require(SignatureRoutes.refusal(Self.petition(paused: true), at: Self.now))
         #expect(paused.statusCode == 503 && paused.retryAfter == 30)
         #expect(try #require(SignatureRoutes.refusal(Self.petition(status: .closed), at: Self.now)).statusCode == 410)
+    }
+}
+
+/// Rehearsals, kiosks and the call's report, where they are pure logic.
+@Suite("Stage call: rehearsal phase, refusal reasons, the report's chart")
+struct StageCallTests {
+    @Test func aRehearsalTakesSignaturesBeforeTheOpeningButNotWhilePaused() throws {
+        var petition = PetitionPhaseTests.petition(opensIn: 3600)
+        petition.rehearsal = Petition.Rehearsal(id: 9, slug: "rehearsal-of-1")
+        #expect(petition.phase(at: PetitionPhaseTests.now) == .scheduled && petition.signingPhase(at: PetitionPhaseTests.now) == .open)
+        #expect(petition.signingSlug == "rehearsal-of-1" && SignatureRoutes.refusal(petition, at: PetitionPhaseTests.now) == nil)
+        petition.pausedAt = PetitionPhaseTests.now
+        #expect(try #require(SignatureRoutes.refusal(petition, at: PetitionPhaseTests.now)).statusCode == 503)
+    }
+
+    @Test func refusalsAreTalliedByReason() {
+        let reasons = [
+            Problem(.unprocessableContent, title: "Invalid", detail: "", field: "email"), Problem(.tooManyRequests, title: "Slow down", detail: ""),
+            SignatureRoutes.refusal(PetitionPhaseTests.petition(opensIn: 60), at: PetitionPhaseTests.now)!,
+            SignatureRoutes.refusal(PetitionPhaseTests.petition(paused: true), at: PetitionPhaseTests.now)!,
+            SignatureRoutes.refusal(PetitionPhaseTests.petition(status: .closed), at: PetitionPhaseTests.now)!,
+            Problem(.serviceUnavailable, title: "Try again shortly", detail: ""), Problem(.unauthorized, title: "Kiosk not recognised", detail: ""),
+        ].map(RefusalTally.reason)
+        #expect(reasons == ["invalid:email", "rate_limited", "not_open", "paused", "closed", "unavailable", "kiosk_refused"])
+    }
+
+    @Test func aSignerCannotClaimAKioskSource() {
+        #expect(throws: ValidationProblem.self) { try SignatureRequest.publicSource("kiosk:gate-1") }
+        #expect((try? SignatureRequest.publicSource("screen:main")) == "screen:main")
     }
 }

@@ -77,6 +77,22 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def ctl(*args):
+    """The ops CLI's output (it must succeed)."""
+    return subprocess.run([ENV.bin, *args], check=True, capture_output=True, text=True).stdout
+
+
+def rfc3339(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def new_petition(prefix, *options, title="The stage call"):
+    """A new petition (unique slug starting with `prefix`), made with `petition create` and `options`."""
+    slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    ctl("petition", "create", slug, "--title", title, *options)
+    return slug
+
+
 def psql(sql):
     """Rows as `a|b` lines."""
     out = subprocess.run(["psql", ENV.database, "-AtX", "-c", sql], check=True, capture_output=True, text=True).stdout

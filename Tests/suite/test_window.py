@@ -14,22 +14,9 @@ from datetime import datetime, timedelta, timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ENV, eventually, fetch, free_port, ready, running_service
+from conftest import ENV, ctl, eventually, fetch, free_port, new_petition, ready, rfc3339, running_service
 from test_pages import SCREEN, browser, violations
 
-
-def ctl(*args):
-    return subprocess.run([ENV.bin, *args], check=True, capture_output=True, text=True).stdout
-
-
-def rfc3339(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def new_petition(*options):
-    slug = f"window-{uuid.uuid4().hex[:8]}"
-    ctl("petition", "create", slug, "--title", "The stage call", *options)
-    return slug
 
 
 def sign(base, slug):
@@ -43,7 +30,7 @@ def sign(base, slug):
 
 def test_a_petition_not_open_yet_says_when_and_opens_at_its_time():
     opens = datetime.now(timezone.utc) + timedelta(seconds=8)
-    slug = new_petition("--opens-at", rfc3339(opens))
+    slug = new_petition("window", "--opens-at", rfc3339(opens))
     status, headers, problem = sign(ENV.intake, slug)
     said = datetime.strptime(problem["opens_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     assert status == 403 and problem["title"] == "Not open yet" and abs((said - opens).total_seconds()) < 0.002, problem
@@ -57,7 +44,7 @@ def test_a_petition_not_open_yet_says_when_and_opens_at_its_time():
 
 
 def test_a_pause_reaches_two_intakes_within_seconds_and_resume_takes_signatures_again():
-    slug = new_petition()
+    slug = new_petition("window")
     _, binary, environ = running_service("intake")
     port, ops = free_port(), free_port()
     environ = {**environ, "UNDERSIGNED_INTAKE_PORT": str(port), "UNDERSIGNED_INTAKE_OPS_PORT": str(ops), "UNDERSIGNED_INSTANCE": "intake-second"}
@@ -107,7 +94,7 @@ def test_a_pause_reaches_two_intakes_within_seconds_and_resume_takes_signatures_
 
 
 def test_extend_moves_the_closing_time():
-    slug = new_petition("--closes-at", rfc3339(datetime.now(timezone.utc) + timedelta(seconds=2)))
+    slug = new_petition("window", "--closes-at", rfc3339(datetime.now(timezone.utc) + timedelta(seconds=2)))
     assert eventually(lambda: sign(ENV.intake, slug)[0] == 410, timeout=15), "closed at its time"
     out = ctl("petition", "extend", slug, "--closes-at", rfc3339(datetime.now(timezone.utc) + timedelta(hours=1)))
     assert "(open)" in out

@@ -8,8 +8,8 @@ struct PetitionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petition", abstract: "Create, list, open and close petitions; name who they are delivered to.",
         subcommands: [
-            Create.self, List.self, Translate.self, Texts.self, Open.self, Close.self, Pause.self, Resume.self, Extend.self, SetMilestones.self,
-            Verification.self, AddTarget.self, Targets.self, RemoveTarget.self,
+            Create.self, List.self, Translate.self, Texts.self, Open.self, Close.self, Pause.self, Resume.self, Extend.self, Rehearse.self,
+            SetMilestones.self, Verification.self, AddTarget.self, Targets.self, RemoveTarget.self,
         ])
 
     struct Verification: ParsableCommand {
@@ -41,6 +41,7 @@ struct PetitionCommand: ParsableCommand {
 
         func validate() throws {
             do { _ = try PetitionSlug.validate(slug) } catch { throw ValidationError("slug \(error.reason)") }
+            if slug.hasPrefix(Rehearsals.prefix) { throw ValidationError("slugs starting with \(Rehearsals.prefix) are rehearsals' own") }
             do { _ = try PetitionLanguage.validate(lang) } catch { throw ValidationError("--lang \(error.reason)") }
             if let code { do { _ = try PetitionCode.validate(code) } catch { throw ValidationError("--code \(error.reason)") } }
             try PetitionCommand.checkTimes(opensAt: opensAt, closesAt: closesAt)
@@ -161,6 +162,35 @@ struct PetitionCommand: ParsableCommand {
         @Argument var slug: String
 
         func run() throws { try PetitionCommand.setPaused(false, slug: slug) }
+    }
+
+    struct Rehearse: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rehearse a petition's call: on, its signatures take the whole path to a count of their own; off; reset wipes that count.",
+            discussion: """
+                While on (every intake within 5 s), the signing page, the kiosks and the API take the petition's signatures                 whatever its window (not while paused) and give them to its rehearsal: stored, deduplicated and counted apart,                 shown on the screens as REHEARSAL, never added to the real count, never delivered, never sent by a partner.                 Signing in rehearsal does not stop anyone signing for real. Reset once the queues are empty.
+                """)
+        @Argument var slug: String
+        @Argument(help: "on, off or reset.") var action: String
+
+        func validate() throws {
+            guard ["on", "off", "reset"].contains(action) else { throw ValidationError("say on, off or reset") }
+        }
+
+        func run() throws {
+            let connection = try Environment().connect()
+            switch action {
+            case "reset":
+                guard let held = try Rehearsals.reset(slug: slug, on: connection) else { throw ValidationError("no petition \(slug)") }
+                print("rehearsal of \(slug) reset: \(held.signatures) signatures and a count of \(held.counted) wiped")
+            default:
+                guard let petition = try Rehearsals.set(action == "on", slug: slug, on: connection) else { throw ValidationError("no petition \(slug)") }
+                let counted = try Rehearsals.held(slug: slug, on: connection)?.counted ?? 0
+                print(petition.rehearsal != nil
+                    ? "rehearsal of \(slug) is on (every intake within 5 s): signatures count apart (\(counted) so far), screens say REHEARSAL"
+                    : "rehearsal of \(slug) is off (every intake within 5 s): signatures count for real; the rehearsal holds \(counted) (`rehearse \(slug) reset` wipes it)")
+            }
+        }
     }
 
     /// `--opens-at` and `--closes-at`, when given, are RFC 3339 times.

@@ -15,7 +15,7 @@ struct RecountCommand: ParsableCommand {
             print("\(petition): \(count) signatures\(report.uncounted[petition].map { ", \($0) not counted yet" } ?? "")")
         }
         for difference in report.differences {
-            print("  \(difference.petition) \(difference.country): counters say \(difference.actual), signatures say \(difference.expected)")
+            print("  \(difference.petition) \(difference.country) \(difference.channel): counters say \(difference.actual), signatures say \(difference.expected)")
         }
         if report.differences.isEmpty {
             print("counts agree with the signatures table")

@@ -9,7 +9,7 @@ public struct Undersigned: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "undersigned",
         abstract: "Operate an Undersigned suite: schema, petitions, status.",
-        subcommands: [Migrate.self, BrokerCommand.self, SwitchCommand.self, PetitionCommand.self, PartnerCommand.self, PushCommand.self, WebhooksCommand.self, DeliverCommand.self, DeliveriesCommand.self, BlockCommand.self, DomainsCommand.self, EraseCommand.self, AnonymiseCommand.self, SourcesCommand.self, ContactsCommand.self, Status.self, RecountCommand.self, DeadCommand.self, LoadCommand.self, VerifyCommand.self])
+        subcommands: [Migrate.self, BrokerCommand.self, SwitchCommand.self, PetitionCommand.self, PartnerCommand.self, PushCommand.self, WebhooksCommand.self, DeliverCommand.self, DeliveriesCommand.self, BlockCommand.self, DomainsCommand.self, EraseCommand.self, AnonymiseCommand.self, SourcesCommand.self, ContactsCommand.self, Status.self, KioskCommand.self, ReportCommand.self, RecountCommand.self, DeadCommand.self, LoadCommand.self, VerifyCommand.self])
 
     public init() {}
 }

@@ -174,8 +174,9 @@ struct EnvelopeHandler: BatchHandler {
         rows.reserveCapacity(envelope.signatures.count)
         for var signature in envelope.signatures {
             let position = positions.next() ?? 0
-            // A partner's signatures are counted under the partner, whatever source it wrote.
-            if let partner { signature.source = "partner:" + partner }
+            // A partner's signatures are counted under the partner, whatever source it wrote: `paper:PARTNER`
+            // for the paper forms it typed in (source `paper`), else `partner:PARTNER`.
+            if let partner { signature.source = (signature.source == "paper" ? "paper:" : "partner:") + partner }
             do throws(ValidationProblem) {
                 let email = try CanonicalEmail(signature.email, rules: rules)
                 let key = keys.key(for: email)

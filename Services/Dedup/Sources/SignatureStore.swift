@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Postgres
+import Store
 
 /// A signature ready for the table: validated, with its signer key.
 struct SignatureRow: Sendable {
@@ -45,6 +46,9 @@ struct BatchOutcome: Sendable {
     var erased: Set<UUID> = []
     /// Rows recorded in `rejected_signatures` now (not on a redelivery).
     var rejectedCount: Int
+    /// Rows turned away by petition and reason (`duplicate`, `closed`, `not_open`, `erased`), for the
+    /// call's history (`refusal_minutes`).
+    var turnedAway: [String: [String: Int64]] = [:]
 
     /// The rows refused for their petition (none such, or closed), with the reason.
     var petitionRefusals: [UUID: ValidationProblem] {
@@ -87,6 +91,7 @@ enum SignatureStore {
             refused[row.signature.submissionID].map { RejectedRow(envelopeID: row.envelopeID, position: row.position, problem: $0, partner: row.partner) }
         }
         outcome.rejectedCount = try record(all, on: connection)
+        try CallHistory.addRefusals(outcome.turnedAway, on: connection)
         return outcome
     }
 
@@ -166,6 +171,7 @@ enum SignatureStore {
                 outcome.redeliveredCount += 1
             } else {
                 outcome.duplicateCount += 1
+                outcome.turnedAway[input.signature.petition, default: [:]]["duplicate", default: 0] += 1
                 // Another channel's signature (the web, another partner) holds this signer: a partner is not told.
                 if let partner = input.partner, try row.decodeIfPresent(String.self, 5) != partner {
                     outcome.signedElsewhere.insert(input.signature.submissionID)
@@ -187,9 +193,9 @@ enum SignatureStore {
     /// signed before it closed (it was in flight at the closing; with a minute's grace, since intake may know
     /// a petition's state up to 5 s late and its clock is not the database's: a 202 is a promise). A
     /// partner's row for a closed petition, or one not open yet, is refused: the partner's own `signed_at`
-    /// cannot reopen it, nor add names to a petition already anonymised.
+    /// cannot reopen it, nor add names to a petition already anonymised. No partner sends to a rehearsal.
     static let petitionTakes: StaticString = """
-        ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()) AND (i.partner IS NULL OR p.opens_at IS NULL OR p.opens_at <= now()))
+        (i.partner IS NULL OR p.rehearsal_of IS NULL) AND ((p.status = 'open' AND (p.closes_at IS NULL OR p.closes_at > now()) AND (i.partner IS NULL OR p.opens_at IS NULL OR p.opens_at <= now()))
              OR (i.partner IS NULL AND to_timestamp(i.signed_at) <= LEAST(p.closed_at, p.closes_at) + interval '1 minute'))
         """
 
@@ -197,24 +203,32 @@ enum SignatureStore {
     private static func classify(_ rows: [SignatureRow], outcome: inout BatchOutcome, on connection: PostgresConnection) throws {
         guard !rows.isEmpty else { return }
         let reasons = try connection.query("""
-            SELECT i.ord, p.id IS NULL,
+            SELECT i.ord, p.id IS NULL OR (p.rehearsal_of IS NOT NULL AND i.partner IS NOT NULL),
                    p.id IS NOT NULL AND \(sql: Self.erasedAfterSigning),
                    p.id IS NOT NULL AND p.status = 'open' AND COALESCE(p.opens_at > now(), false)
             FROM unnest(\(rows.map(\.signature.petition))::text[], \(rows.map { ByteA($0.signerKey.bytes) })::bytea[],
-                        \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[]) WITH ORDINALITY AS i(petition, signer_key, signed_at, ord)
+                        \(rows.map(\.signature.signedAt.timeIntervalSince1970))::float8[], \(rows.map(\.partner))::text[])
+                 WITH ORDINALITY AS i(petition, signer_key, signed_at, partner, ord)
             LEFT JOIN petitions p ON p.slug = i.petition
             """)
         for row in reasons {
-            let submission = rows[try row.decode(Int.self, 0) - 1].signature.submissionID
+            let signature = rows[try row.decode(Int.self, 0) - 1].signature
+            let submission = signature.submissionID
+            let reason: String
             if try row.decode(Bool.self, 1) {
                 outcome.unknownPetition.append(submission)
+                continue
             } else if try row.decode(Bool.self, 2) {
                 outcome.erased.insert(submission)
+                reason = "erased"
             } else if try row.decode(Bool.self, 3) {
                 outcome.notYetOpen.append(submission)
+                reason = "not_open"
             } else {
                 outcome.closedPetition.append(submission)
+                reason = "closed"
             }
+            outcome.turnedAway[signature.petition, default: [:]][reason, default: 0] += 1
         }
     }
 

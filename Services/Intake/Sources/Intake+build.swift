@@ -38,10 +38,13 @@ public enum IntakeService {
         router.middlewares.add(SecurityHeadersMiddleware(allowedOrigins: common.corsOrigins))
         let directory = PetitionDirectory(pool: pool)
         let switches = Switchboard()
+        let kiosks = KioskRegistry(pool: pool, logger: logger)
+        let refusals = RefusalTally(pool: pool, logger: logger)
         let signing = SignatureRoutes(
             directory: directory, batcher: batcher, publisher: publisher, abuse: abuse, publicURL: common.publicURL,
-            allowedOrigins: common.corsOrigins, switches: switches, logger: logger)
+            allowedOrigins: common.corsOrigins, switches: switches, kiosks: kiosks, refusals: refusals, logger: logger)
         signing.add(to: router)
+        KioskRoutes(directory: directory, publicURL: common.publicURL).add(to: router)
         SigningPageRoutes(directory: directory, signing: signing, abuse: abuse, publicURL: common.publicURL).add(to: router)
         VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)
         let admin = AdminToken(configuration.adminToken)
@@ -83,6 +86,8 @@ public enum IntakeService {
                 batcher,
                 BlockListRefresher(pool: pool, guardian: abuse, logger: logger),
                 SwitchWatcher(pool: pool, board: switches, logger: logger),
+                kiosks,
+                refusals,
                 OperationsApplication.build(
                     name: "intake-ops", host: configuration.host, port: configuration.opsPort, readiness: readiness, server: common.httpServer,
                     onServerRunning: onOperationsRunning, logger: logger),

@@ -58,7 +58,8 @@ public final class PetitionDirectory: Sendable {
         let entry: PetitionEntry?
         do {
             entry = try await pool.withConnection { connection in
-                guard let petition = try find(connection) else { return nil }
+                // A rehearsal petition is signed through the petition it rehearses, never by its own name.
+                guard let petition = try find(connection), petition.rehearsalOf == nil else { return nil }
                 return PetitionEntry(petition: petition, texts: try PetitionTexts.all(petitionID: petition.id, on: connection))
             }
         } catch {

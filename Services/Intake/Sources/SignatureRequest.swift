@@ -88,12 +88,12 @@ struct SignatureRequest {
     }
 
     /// A source a public signer may give (`web` when none): valid after trimming, and never one of the
-    /// channels that are vouched for by our own code (`partner:…`, `paper`).
+    /// channels that are vouched for by our own code (`partner:…`, `paper…`, `kiosk:…`).
     static func publicSource(_ source: String?) throws(ValidationProblem) -> String {
         guard let source, !source.trimmingWhitespace().isEmpty else { return "web" }
         let checked = try Signature.validateSource(source)
-        if checked.hasPrefix("partner") || checked.hasPrefix("paper") {
-            throw ValidationProblem(field: "source", reason: "partner and paper sources are set by their own channels, not by a signer")
+        if checked.hasPrefix("partner") || checked.hasPrefix("paper") || checked.hasPrefix("kiosk") {
+            throw ValidationProblem(field: "source", reason: "partner, paper and kiosk sources are set by their own channels, not by a signer")
         }
         return checked
     }

@@ -23,13 +23,17 @@ struct SignatureRoutes {
     let logger: Logger
     /// Run-time switches (`trending` off: sources are not recorded).
     let switches: Switchboard
+    /// The kiosks in use (`Authorization: Kiosk TOKEN`): their signatures pass the per-address limit.
+    let kiosks: KioskRegistry?
+    /// Where refusals are tallied for the call's history.
+    let refusals: RefusalTally?
     private let accepted = Counter(label: "undersigned_intake_signatures_accepted_total")
     private let rejected = Counter(label: "undersigned_intake_signatures_rejected_total")
     private let unavailable = Counter(label: "undersigned_intake_unavailable_total")
 
     init(
         directory: PetitionDirectory, batcher: EnvelopeBatcher, publisher: AMQPPublisher, abuse: AbuseGuard, publicURL: String, allowedOrigins: [String] = [],
-        switches: Switchboard = Switchboard(), logger: Logger
+        switches: Switchboard = Switchboard(), kiosks: KioskRegistry? = nil, refusals: RefusalTally? = nil, logger: Logger
     ) {
         self.directory = directory
         self.batcher = batcher
@@ -38,6 +42,8 @@ struct SignatureRoutes {
         self.publicURL = publicURL
         self.allowedOrigins = Set(allowedOrigins.map { $0.lowercased() })
         self.switches = switches
+        self.kiosks = kiosks
+        self.refusals = refusals
         self.logger = logger
     }
 
@@ -55,12 +61,24 @@ struct SignatureRoutes {
     }
 
     private func sign(_ request: Request, context: some RemoteAddressRequestContext) async throws -> Response {
-        var request = request
         let slug = context.parameters.get("slug") ?? ""
         guard (try? PetitionSlug.validate(slug)) != nil else { throw Problem.noSuchPetition(slug) }
-        // Limits before any lookup: a flood of made-up slugs is stopped like any other flood.
+        do {
+            return try await sign(request, slug: slug, context: context)
+        } catch let problem as Problem {
+            // Tallied for the call's report (not an unknown petition's: nothing is kept for those).
+            if problem.statusCode != 404 { refusals?.record(petition: slug, problem) }
+            throw problem
+        }
+    }
+
+    private func sign(_ request: Request, slug: String, context: some RemoteAddressRequestContext) async throws -> Response {
+        var request = request
+        // A kiosk is vouched for by its token (a venue's Wi-Fi is one address for all its kiosks); anyone
+        // else meets the limits before any lookup: a flood of made-up slugs is stopped like any other flood.
+        let kiosk = try kiosks?.kiosk(of: request.headers)
         let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
-        try abuse.admit(client: client, petition: slug)
+        if kiosk == nil { try abuse.admit(client: client, petition: slug) }
         // A cache hit in the common case; no child task for it (that cost more than the lookup).
         let entry = try await openPetition(slug: slug)
         let body: ByteBuffer
@@ -79,7 +97,7 @@ struct SignatureRoutes {
             throw Problem(.forbidden, title: "Cross-site form", detail: "this form can only be sent from the campaign's own pages", field: "origin")
         }
         let fields: SignatureRequest
-        let signature: Signature
+        var signature: Signature
         do {
             if isForm {
                 fields = SignatureRequest(form: bytes)
@@ -88,7 +106,9 @@ struct SignatureRoutes {
             } else {
                 throw Problem(.unsupportedMediaType, title: "Unsupported content type", detail: "send application/json or an HTML form")
             }
-            signature = try fields.signature(petition: entry.petition.slug, versions: entry.texts)
+            // While a rehearsal is on, its petition takes the signature (never the real count).
+            signature = try fields.signature(petition: entry.petition.signingSlug, versions: entry.texts)
+            if let kiosk { signature.source = "kiosk:" + kiosk }
             try abuse.admit(email: signature.email)
         } catch let problem as ValidationProblem {
             rejected.increment()
@@ -146,7 +166,7 @@ struct SignatureRoutes {
 
     /// Why a petition takes no signature now, or nil when it does.
     static func refusal(_ petition: Petition, at now: Date = Date()) -> Problem? {
-        switch petition.phase(at: now) {
+        switch petition.signingPhase(at: now) {
         case .open: return nil
         case .closed: return Problem(.gone, title: "Petition closed", detail: "this petition no longer takes signatures", field: "slug")
         case .paused:

@@ -49,7 +49,7 @@ struct SigningPageRoutes {
         let source = Self.source(query)
         let region = LanguageRange.region(from: request.headers[.acceptLanguage])
         let petition = entry.page(language: catalogue.language)
-        let key = [entry.petition.slug, String(petition.text.id), petition.code, String(petition.requiresVerification), catalogue.language, source, region ?? ""]
+        let key = [entry.petition.slug, String(petition.text.id), petition.code, String(petition.requiresVerification), String(petition.rehearsal), catalogue.language, source, region ?? ""]
             .joined(separator: "|")
         let page = rendered.page(key) { RenderedPage(html: view.form(petition, source: source, region: region)) }
         var headers: HTTPFields = [
@@ -124,7 +124,7 @@ struct SigningPageRoutes {
         if !errors.isEmpty { return form(.unprocessableContent, errors: errors) }
         do {
             try abuse.admit(client: client, petition: entry.petition.slug)
-            let signature = try fields.signature(petition: entry.petition.slug, versions: entry.texts)
+            let signature = try fields.signature(petition: entry.petition.signingSlug, versions: entry.texts)
             try abuse.admit(email: signature.email)
             try await signing.take(signature, client: client)
             return html(.ok, view.thanks(petition, reference: signature.submissionID.uuidString.lowercased()), cache: "no-store")
@@ -182,7 +182,7 @@ struct SigningPageRoutes {
     private func notice(_ entry: PetitionEntry?, view: SigningPage, cache: String) -> Response? {
         guard let entry else { return html(.notFound, view.notice(closed: nil), cache: cache) }
         let petition = entry.page(language: view.catalogue.language)
-        switch entry.petition.phase() {
+        switch entry.petition.signingPhase() {
         case .open: return nil
         case .closed: return html(.gone, view.notice(closed: petition), cache: cache)
         case .scheduled:
@@ -211,6 +211,9 @@ extension PetitionEntry {
     func page(language: String, version: Int64? = nil) -> SigningPage.Petition {
         let text = version.flatMap { id in texts.versions.first { $0.id == id } } ?? self.text(for: language)
             ?? PetitionText(id: 0, language: petition.language, title: petition.title, body: petition.body, consent: PetitionText.defaultConsent)
-        return SigningPage.Petition(slug: petition.slug, code: petition.code, text: text, requiresVerification: petition.requiresVerification)
+        // A rehearsal's signatures are never confirmed by mail (they are a test, and count nowhere real).
+        return SigningPage.Petition(
+            slug: petition.slug, code: petition.code, text: text, requiresVerification: petition.requiresVerification && petition.rehearsal == nil,
+            rehearsal: petition.rehearsal != nil)
     }
 }

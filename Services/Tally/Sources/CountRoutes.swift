@@ -109,6 +109,9 @@ struct CountRoutes {
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: html)))
         }
+        router.get("/v1/petitions/:slug/history") { request, context in
+            try await history(slug: context.parameters.get("slug") ?? "", query: request.uri.queryParameters)
+        }
         router.get("/v1/petitions/:slug/deliveries") { request, context in
             try admin.check(request)
             let slug = context.parameters.get("slug") ?? ""
@@ -125,14 +128,14 @@ struct CountRoutes {
         }
         router.middlewares.add(MethodNotAllowedMiddleware([
             "/v1/petitions/:slug/count": [.get], "/v1/petitions": [.get], "/v1/petitions/:slug/live": [.get], "/live/:slug": [.get],
-            "/v1/petitions/:slug/deliveries": [.get],
+            "/v1/petitions/:slug/deliveries": [.get], "/v1/petitions/:slug/history": [.get],
         ]))
     }
 
     private func stream(_ petition: Petition, resumingAfter lastEventID: Int64?, to writer: inout any ResponseBodyWriter) async throws {
         try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
         var lastSent = lastEventID
-        var lastPhase: Petition.Phase?
+        var lastPhase: (Petition.Phase, Bool)?
         let events = live.subscribe(petition)
         // The server's graceful shutdown ends the stream, so that open screens do not hold it up.
         for await event in events.cancelOnGracefulShutdown() {
@@ -140,9 +143,9 @@ struct CountRoutes {
             case .count(let counted):
                 let view = shown(counted)
                 // The id is the total: a client resuming with the total it has gets nothing until it changes,
-                // or until the petition is paused, resumed or closed (screens say so at once).
-                let changed = view.total != lastSent || (lastPhase != nil && view.phase != lastPhase)
-                lastPhase = view.phase
+                // or until the petition is paused, resumed or closed, or a rehearsal starts or ends (screens say so at once).
+                let changed = view.total != lastSent || (lastPhase != nil && (view.phase, view.rehearsal) != lastPhase!)
+                lastPhase = (view.phase, view.rehearsal)
                 if !changed { continue }
                 lastSent = view.total
                 try await writer.write(ByteBuffer(string: "id: \(view.total)\nevent: count\ndata: \(String(decoding: view.jsonBytes, as: UTF8.self))\n\n"))
@@ -151,6 +154,35 @@ struct CountRoutes {
             }
         }
         try await writer.finish(nil)
+    }
+
+    /// `GET /v1/petitions/{slug}/history?from=&to=`: signatures counted per minute, for plotting; the last
+    /// day unless `from`/`to` (RFC 3339) say otherwise, a week at most at once. A rehearsal's counts are never
+    /// in it.
+    private func history(slug: String, query: Parameters) async throws -> Response {
+        func time(_ name: Substring) throws -> Date? {
+            guard let text = query[name] else { return nil }
+            guard let date = Timestamp.parse(String(text)) else {
+                throw Problem(.badRequest, title: "Invalid time", detail: "\(name) must be an RFC 3339 time", field: String(name))
+            }
+            return date
+        }
+        let to = try time("to") ?? Date()
+        let from = try time("from") ?? to.addingTimeInterval(-86_400)
+        guard from < to, to.timeIntervalSince(from) <= CallHistory.maximumSpan else {
+            throw Problem(.badRequest, title: "Invalid span", detail: "from must be before to, and at most 7 days before it", field: "from")
+        }
+        let minutes = try await pool.withConnection { connection -> [(minute: Date, count: Int64)]? in
+            guard let petition = try Petitions.find(slug: slug, on: connection), petition.rehearsalOf == nil else { return nil }
+            return try CallHistory.countedPerMinute(petitionID: petition.id, from: from, to: to, on: connection)
+        }
+        guard let minutes else { throw Problem.noSuchPetition(slug) }
+        var body = "{\"petition\":\"\(slug)\",\"from\":\"\(Timestamp.format(from))\",\"to\":\"\(Timestamp.format(to))\",\"minutes\":["
+        body += minutes.map { "[\"\(Timestamp.format($0.minute))\",\($0.count)]" }.joined(separator: ",")
+        body += "]}"
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=30"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     private func petition(slug: String) async throws -> Petition {

@@ -18,12 +18,12 @@ enum CountStore {
                 -- because dedup stored its signature, never because a message says so.
                 -- (One primary-key probe per event, LATERAL so the planner cannot turn it into a scan of the
                 -- whole table: a hash join did, and made counting seven times slower.)
-                SELECT t.signature_id, t.petition, t.country
+                SELECT t.signature_id, t.petition, t.country, stored.channel
                 FROM unnest(\(unique.map(\.signatureID))::bigint[], \(unique.map(\.petition))::text[],
                             \(unique.map(\.country))::text[]) AS t(signature_id, petition, country)
                 JOIN petitions p ON p.slug = t.petition
                 CROSS JOIN LATERAL (
-                    SELECT 1 FROM signatures s WHERE s.id = t.signature_id AND s.petition_id = p.id AND s.country = t.country LIMIT 1
+                    SELECT signature_channel(s.source) AS channel FROM signatures s WHERE s.id = t.signature_id AND s.petition_id = p.id AND s.country = t.country LIMIT 1
                 ) AS stored
             ),
             counted AS (
@@ -33,14 +33,14 @@ enum CountStore {
                 RETURNING signature_id
             ),
             delta AS (
-                SELECT p.id AS petition_id, i.country, count(*) AS n
+                SELECT p.id AS petition_id, i.country, i.channel, count(*) AS n
                 FROM counted c JOIN input i USING (signature_id) JOIN petitions p ON p.slug = i.petition
-                GROUP BY p.id, i.country
+                GROUP BY p.id, i.country, i.channel
             ),
             bumped AS (
-                INSERT INTO petition_counts (petition_id, country, shard, count)
-                SELECT petition_id, country, \(shard), n FROM delta ORDER BY petition_id, country
-                ON CONFLICT (petition_id, country, shard)
+                INSERT INTO petition_counts (petition_id, country, channel, shard, count)
+                SELECT petition_id, country, channel, \(shard), n FROM delta ORDER BY petition_id, country, channel
+                ON CONFLICT (petition_id, country, channel, shard)
                 DO UPDATE SET count = petition_counts.count + EXCLUDED.count, updated_at = now()
                 RETURNING petition_id
             ),
@@ -54,7 +54,16 @@ enum CountStore {
             """)
         let touched = try rows.map { try $0.decode(Int64.self, 0) }.sorted()
         if !touched.isEmpty {
-            try connection.query("DELETE FROM count_buckets WHERE petition_id = ANY(\(touched)::bigint[]) AND bucket < now() - interval '1 hour'")
+            // Buckets an hour old are folded into the per-minute history kept for the petition's life.
+            try connection.query("""
+                WITH old AS (
+                    DELETE FROM count_buckets WHERE petition_id = ANY(\(touched)::bigint[]) AND bucket < now() - interval '1 hour'
+                    RETURNING petition_id, bucket, count
+                )
+                INSERT INTO count_minutes (petition_id, minute, count)
+                SELECT petition_id, date_trunc('minute', bucket), sum(count) FROM old GROUP BY 1, 2 ORDER BY 1, 2
+                ON CONFLICT (petition_id, minute) DO UPDATE SET count = count_minutes.count + EXCLUDED.count
+                """)
         }
         return touched
     }
