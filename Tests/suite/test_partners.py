@@ -24,9 +24,11 @@ def envelope(rows, envelope_id=None):
 
 
 def signature(email, name="Grace Hopper", country="US", submission=None):
+    """A partner's row. Its source says "web", a claim a partner cannot make: it is stored as partner:NAME
+    (only "paper" is taken from the row, as the partner's paper channel: test_stage_call)."""
     return {
         "submission_id": submission or str(uuid.uuid4()), "petition": ENV.petition, "name": name, "email": email,
-        "country": country, "source": "paper", "signed_at": "2026-11-28T18:00:00Z",
+        "country": country, "source": "web", "signed_at": "2026-11-28T18:00:00Z",
     }
 
 
