@@ -16,7 +16,7 @@ public struct Signature: Sendable, Hashable {
     public var postalCode: String?
     /// The signer agreed to be contacted about the campaign.
     public var contactOptIn: Bool
-    /// Channel: `web`, `kiosk`, `event:<code>`, `partner:<name>`; lower-case letters, digits and `.:_-`.
+    /// Channel: `web`, `event:<code>`, `screen:<name>` (from a signer); `kiosk:<name>`, `partner:<name>`, `paper:<name>` (set by their channels); lower-case letters, digits and `.:_-`.
     public var source: String
     public var signedAt: Date
     /// The language the signer read the petition in (`fr`), when a page of ours showed it.
@@ -129,7 +129,7 @@ extension Signature {
         else {
             throw ValidationProblem(
                 field: "source",
-                reason: "must be 1 to \(maximumSourceLength) lower-case letters, digits or . : _ - (e.g. web, kiosk, event:main-stage)")
+                reason: "must be 1 to \(maximumSourceLength) lower-case letters, digits or . : _ - (e.g. web, newsletter, event:main-stage)")
         }
         return trimmed
     }

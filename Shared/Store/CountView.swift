@@ -43,7 +43,7 @@ public struct CountView: Sendable, Equatable {
             petition: petition.slug, title: petition.title, total: count.total, byCountry: count.byCountry, byChannel: count.byChannel,
             updatedAt: count.updatedAt, ratePerMinute: rate, milestones: petition.milestones, reached: reached,
             phase: petition.signingPhase(), opensAt: petition.opensAt, rehearsal: petition.rehearsal != nil,
-            erased: petition.rehearsal == nil ? petition.erased : 0)
+            erased: petition.rehearsal?.erased ?? petition.erased)
     }
 
     /// `W/"<total>-<updated ms>-<phase>[-rehearsal]-<countries>"`: changes whenever the count, the phase,

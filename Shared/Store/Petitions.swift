@@ -37,6 +37,14 @@ public struct Petition: Sendable, Equatable, Codable {
     public struct Rehearsal: Sendable, Equatable, Codable {
         public var id: Int64
         public var slug: String
+        /// Signatures wiped from the rehearsal's count so far (`rehearse reset`): screens take the lower count.
+        public var erased: Int64 = 0
+
+        public init(id: Int64, slug: String, erased: Int64 = 0) {
+            self.id = id
+            self.slug = slug
+            self.erased = erased
+        }
     }
 
     /// Where a petition is in its life, as signers and screens are told.
@@ -164,7 +172,8 @@ public enum Petitions {
         """
         id, slug, title, body, status, closes_at, milestones, created_at, requires_verification, code, language, opens_at, paused_at,
         rehearsal_of, (SELECT r.id FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_id,
-        (SELECT r.slug FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_slug, erased
+        (SELECT r.slug FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_slug, erased,
+        (SELECT r.erased FROM petitions r WHERE r.rehearsal_of = petitions.id AND petitions.rehearsing) AS rehearsal_erased
         """
 
     /// Turns signer verification on or off; returns false when there is no such slug.
@@ -188,7 +197,9 @@ public enum Petitions {
             language: try row.decode(String.self, 10),
             opensAt: try row.decodeIfPresent(Date.self, 11),
             pausedAt: try row.decodeIfPresent(Date.self, 12),
-            rehearsal: try row.decodeIfPresent(Int64.self, 14).map { Petition.Rehearsal(id: $0, slug: try row.decode(String.self, 15)) },
+            rehearsal: try row.decodeIfPresent(Int64.self, 14).map {
+                Petition.Rehearsal(id: $0, slug: try row.decode(String.self, 15), erased: try row.decode(Int64.self, 17))
+            },
             rehearsalOf: try row.decodeIfPresent(Int64.self, 13),
             erased: try row.decode(Int64.self, 16))
     }

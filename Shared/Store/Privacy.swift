@@ -71,9 +71,12 @@ public enum Privacy {
     public static func anonymise(closedBefore date: Date, on connection: PostgresConnection) throws -> (petitions: [String], signatures: Int) {
         try connection.transaction { connection in
             try connection.query("DELETE FROM erasures WHERE erased_at < now() - \(erasureMemory)::interval")
+            // A rehearsal's signatures (a crew's own addresses) go with the petition it rehearsed.
             let petitions = try connection.query("""
-                SELECT id, slug FROM petitions
-                WHERE COALESCE(closed_at, CASE WHEN closes_at <= now() THEN closes_at END) < \(date)
+                SELECT id, slug FROM petitions p
+                WHERE COALESCE(p.closed_at, CASE WHEN p.closes_at <= now() THEN p.closes_at END) < \(date)
+                   OR EXISTS (SELECT 1 FROM petitions parent WHERE parent.id = p.rehearsal_of
+                              AND COALESCE(parent.closed_at, CASE WHEN parent.closes_at <= now() THEN parent.closes_at END) < \(date))
                 ORDER BY slug
                 """)
             let ids = try petitions.map { try $0.decode(Int64.self, 0) }

@@ -94,6 +94,9 @@ struct StageCallStoreTests {
         #expect(wiped.signatures == 1 && wiped.counted == 1)
         let left = try #require(try Rehearsals.held(slug: "show", on: connection))
         #expect(left.signatures == 0 && left.counted == 0)
+        // The screens take the rehearsal's lower count: its erasures grew by what reset wiped.
+        let afterReset = try CountView.load(try #require(try Petitions.find(slug: "show", on: connection)), on: connection)
+        #expect(afterReset.rehearsal && afterReset.total == 0 && afterReset.erased == 1)
         for table in ["signatures", "petition_counts", "count_buckets", "milestones"] {
             #expect(try connection.query("SELECT count(*) FROM \(identifier: table) WHERE petition_id = \(shadow.id)")[0].decode(Int64.self, 0) == 0)
             #expect(try connection.query("SELECT count(*) FROM \(identifier: table) WHERE petition_id = \(real.id)")[0].decode(Int64.self, 0) == (table == "milestones" ? 0 : 1))
@@ -101,7 +104,16 @@ struct StageCallStoreTests {
         let off = try #require(try Rehearsals.set(false, slug: "show", on: connection))
         #expect(off.rehearsal == nil && off.signingSlug == "show")
         let real2 = try CountView.load(off, on: connection)
-        #expect(!real2.rehearsal && real2.total == 1)
+        #expect(!real2.rehearsal && real2.total == 1 && real2.erased == 0)
+        // Anonymising the petition once it closed takes its rehearsal's signatures (a crew's) with it.
+        try connection.query("""
+            INSERT INTO signatures (petition_id, signer_key, submission_id, name, country, source, signed_at)
+            VALUES (\(shadow.id), \(ByteA(Array(repeating: 3, count: 32))), \(UUID()), 'crew', 'NL', 'web', now())
+            """)
+        #expect(try Privacy.anonymise(closedBefore: Date(), on: connection).petitions.isEmpty, "nothing closed yet")
+        try connection.query("UPDATE petitions SET status = 'closed', closed_at = now() - interval '1 day' WHERE id = \(real.id)")
+        #expect(try Privacy.anonymise(closedBefore: Date(), on: connection).petitions == [rehearsal.slug, "show"])
+        #expect(try connection.query("SELECT count(*) FROM signatures WHERE name <> ''")[0].decode(Int64.self, 0) == 0)
     }
 
     @Test("tally folds buckets an hour old into the per-minute history kept for the petition's life, by channel")

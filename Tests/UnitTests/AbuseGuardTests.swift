@@ -40,6 +40,25 @@ struct AbuseGuardTests {
         for _ in 0..<100 { try guardian.admit(client: festival, petition: "p") }
     }
 
+    @Test("a vouched client (a kiosk with its token) skips its own bucket, never the petition's limit")
+    func vouched() throws {
+        let guardian = Self.guardian {
+            $0.perClient = .init(perSecond: 0.1, burst: 3)
+            $0.perPetition = .init(perSecond: 0.1, burst: 50)
+        }
+        let venue = try #require(IPAddress("203.0.113.9"))
+        for _ in 0..<3 { try guardian.admit(client: venue, petition: "p") }
+        #expect(throws: Problem.self, "unvouched, the address is over its bucket") { try guardian.admit(client: venue, petition: "p") }
+        // The petition's bucket: 3 taken above, 46 more by the kiosks, the fiftieth and no more.
+        for _ in 0..<47 { try guardian.admit(client: venue, petition: "p", vouched: true) }
+        do {
+            try guardian.admit(client: venue, petition: "p", vouched: true)
+            Issue.record("a kiosk went past the petition's limit")
+        } catch let problem as Problem {
+            #expect(problem.statusCode == 429 && problem.title.contains("petition"))
+        }
+    }
+
     @Test("an IPv6 client is limited by its /64: new addresses from the same network share one bucket")
     func ipv6Networks() throws {
         let guardian = Self.guardian { $0.perClient = .init(perSecond: 0.1, burst: 3) }

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Models
 import Pages
+import ServiceSupport
 import Testing
 
 @testable import Intake
@@ -119,6 +120,19 @@ struct SigningPageTests {
         #expect(source("source=jane@example.org") == "web")
         #expect(source("") == "web")
         #expect(throws: ValidationProblem.self) { try SignatureRequest.publicSource(" partner:acme") }
+    }
+
+    @Test("a queued signature may say whether a rehearsal was on (true, false or absent); anything else names the field")
+    func rehearsalFlag() throws {
+        func flag(_ value: String) throws -> Bool? {
+            try SignatureRequest(json: Array(#"{"name":"J","email":"j@example.org","country":"FR"\#(value)}"#.utf8)).rehearsal
+        }
+        #expect(try flag(#","rehearsal":true"#) == true)
+        #expect(try flag(#","rehearsal":false"#) == false)
+        #expect(try flag("") == nil)
+        #expect(try flag(#","rehearsal":null"#) == nil)
+        #expect(throws: ValidationProblem(field: "rehearsal", reason: "must be true or false")) { try flag(#","rehearsal":"yes""#) }
+        #expect(RefusalTally.reason(Problem(.conflict, title: "A rehearsal is on", field: "rehearsal")) == "rehearsal_mismatch")
     }
 
     @Test("a client's submission id is stored under an id made from it and the signature: a retry is the same, anything else is not")

@@ -103,7 +103,7 @@ def test_a_kiosk_signs_offline_survives_a_reload_and_an_intake_kill_and_counts_e
         intake.kill()
         assert driver.execute_async_script(SIGN, 0, SIGNERS // 2, slug) == []
         WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-waiting") == str(SIGNERS // 2))
-        assert "100 waiting to send" in driver.find_element(By.ID, "queue").text
+        assert "Waiting to send: 100" in driver.find_element(By.ID, "queue").text
         assert "No network" in driver.find_element(By.ID, "queue").text
         # Reloaded while offline: the page comes from the device, and what it holds is still there.
         driver.refresh()
@@ -140,3 +140,43 @@ def test_a_kiosk_signs_offline_survives_a_reload_and_an_intake_kill_and_counts_e
     assert psql(f"SELECT count(DISTINCT s.email_key) FROM (SELECT signer_key AS email_key FROM signatures s JOIN petitions p "
                 f"ON p.id = s.petition_id WHERE p.slug = '{slug}') s") == [str(SIGNERS)]
     assert "counts agree" in ctl("recount")
+
+
+def test_a_kiosk_signature_taken_in_a_rehearsal_is_never_counted_as_real(tmp_path):
+    """A soundcheck on a kiosk that is offline: its signatures are still on the device when the rehearsal
+    ends. Sent afterwards, intake refuses them (409) and the kiosk drops them; the next real signer counts."""
+    slug = new_petition("kiosk", title="Soundcheck at the gate")
+    name = f"soundcheck-{uuid.uuid4().hex[:6]}"
+    link = [line.strip() for line in ctl("kiosk", "add", name, "--petition", slug).splitlines() if "#kiosk=" in line][0]
+    ctl("petition", "rehearse", slug, "on")
+
+    def rehearsing():
+        return json.loads(fetch(f"{ENV.intake}/v1/petitions/{slug}")[2])["rehearsal"]
+    assert eventually(rehearsing, timeout=10)
+    rehearsal = f"rehearsal-of-{psql(f'SELECT id FROM petitions WHERE slug = {chr(39)}{slug}{chr(39)}')[0]}"
+    driver = browser()
+    try:
+        driver.get(f"{ENV.intake}/kiosk/{slug}?lang=en#kiosk={link.split('#kiosk=')[1]}")
+        banner = driver.find_element(By.ID, "rehearsal")
+        assert banner.is_displayed() and "Rehearsal" in banner.text
+        driver.execute_cdp_cmd("Network.enable", {})
+        offline(driver, True)
+        assert driver.execute_async_script(SIGN, 0, 3, f"crew.{slug}") == []
+        WebDriverWait(driver, 10).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-waiting") == "3")
+        driver.save_screenshot(str(tmp_path / "kiosk-rehearsal.png"))
+        ctl("petition", "rehearse", slug, "off")
+        assert eventually(lambda: rehearsing() is False, timeout=10)
+        offline(driver, False)
+        driver.execute_script("window.dispatchEvent(new Event('online'))")
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-waiting") == "0")
+        assert driver.execute_async_script(HELD) == 0, "the soundcheck's signatures were dropped"
+        WebDriverWait(driver, 20).until(lambda d: not d.find_element(By.ID, "rehearsal").is_displayed())
+        assert stored(slug) == 0 and stored(rehearsal) == 0
+        # The show: a real signer at the same kiosk counts.
+        assert driver.execute_async_script(SIGN, 0, 1, f"real.{slug}") == []
+        assert eventually(lambda: stored(slug) == 1, timeout=30)
+        WebDriverWait(driver, 30).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-waiting") == "0")
+    finally:
+        driver.quit()
+    assert eventually(lambda: json.loads(fetch(f"{ENV.tally}/v1/petitions/{slug}/count")[2])["total"] == 1, timeout=30)
+    assert stored(rehearsal) == 0

@@ -19,8 +19,8 @@ from test_pages import SCREEN, browser, violations
 
 
 
-def sign(slug, email, headers=None, country="NL"):
-    body = json.dumps({"name": "Festival Goer", "email": email, "country": country}).encode()
+def sign(slug, email, headers=None, country="NL", **fields):
+    body = json.dumps({"name": "Festival Goer", "email": email, "country": country, **fields}).encode()
     status, _, answer = fetch(f"{ENV.intake}/v1/petitions/{slug}/signatures", method="POST",
                               headers={"content-type": "application/json", **(headers or {})}, data=body)
     return status, json.loads(answer or b"null")
@@ -126,6 +126,41 @@ def test_web_kiosk_partner_and_paper_signatures_are_counted_together_and_per_cha
     assert "revoked" in ctl("kiosk", "revoke", name)
     assert eventually(lambda: sign(slug, f"kiosk2.{slug}@example.org", {"authorization": f"Kiosk {token}"})[0] == 401, timeout=10)
     assert f"{name}" in ctl("kiosk", "list") and "REVOKED" in ctl("kiosk", "list")
+
+
+def test_a_kiosk_signature_counts_only_in_the_rehearsal_it_was_taken_in_and_a_rehearsal_is_reached_only_through_its_petition():
+    """A kiosk queues offline: a soundcheck's signature sent after the show opened must not count as real,
+    nor a real one sent during a rehearsal. The rehearsal's own slug answers nothing public, and a reset
+    during the rehearsal takes a screen's count down, saying so (erased)."""
+    slug = new_petition("call")
+    name = f"soundcheck-{uuid.uuid4().hex[:6]}"
+    token = [line.strip() for line in ctl("kiosk", "add", name, "--petition", slug).splitlines() if line.strip().startswith("ukk_")][0]
+    kiosk = {"authorization": f"Kiosk {token}"}
+    ctl("petition", "rehearse", slug, "on")
+    assert eventually(lambda: json.loads(fetch(f"{ENV.intake}/v1/petitions/{slug}")[2])["rehearsal"] is True, timeout=10)
+    assert eventually(lambda: sign(slug, f"crew.{slug}@example.org", kiosk, rehearsal=True)[0] == 202, timeout=10)
+    status, problem = sign(slug, f"early.{slug}@example.org", kiosk, rehearsal=False)
+    assert (status, problem["field"], problem["rehearsal"]) == (409, "rehearsal", "true"), problem
+    assert eventually(lambda: view(slug)["total"] == 1 and view(slug)["rehearsal"] is True, timeout=30), view(slug)
+    rehearsal = f"rehearsal-of-{psql(f'SELECT id FROM petitions WHERE slug = {chr(39)}{slug}{chr(39)}')[0]}"
+    for path in (f"/v1/petitions/{rehearsal}/count", f"/v1/petitions/{rehearsal}/history", f"/live/{rehearsal}",
+                 f"/v1/petitions/{rehearsal}/live"):
+        assert fetch(f"{ENV.tally}{path}")[0] == 404, path
+    assert fetch(f"{ENV.intake}/v1/petitions/{rehearsal}")[0] == 404
+    # A reset during the rehearsal: the screens go to zero because the rehearsal's erasures grew.
+    assert "1 signatures and a count of 1 wiped" in ctl("petition", "rehearse", slug, "reset")
+    assert eventually(lambda: (view(slug)["total"], view(slug)["erased"]) == (0, 1), timeout=10), view(slug)
+    # Off: the soundcheck's queued signature is refused, a real one is taken.
+    ctl("petition", "rehearse", slug, "off")
+    assert eventually(lambda: json.loads(fetch(f"{ENV.intake}/v1/petitions/{slug}")[2])["rehearsal"] is False, timeout=10)
+    status, problem = sign(slug, f"late-crew.{slug}@example.org", kiosk, rehearsal=True)
+    assert (status, problem["rehearsal"]) == (409, "false"), problem
+    assert sign(slug, f"early.{slug}@example.org", kiosk, rehearsal=False)[0] == 202
+    assert eventually(lambda: view(slug)["total"] == 1 and view(slug)["rehearsal"] is False, timeout=30), view(slug)
+    assert stored(slug) == 1 and stored(rehearsal) == 0
+    # The refusal is in the call's history (intake writes its refusals every 5 s).
+    reasons = f"SELECT reason FROM refusal_minutes r JOIN petitions p ON p.id = r.petition_id WHERE p.slug = '{slug}'"
+    assert eventually(lambda: "rehearsal_mismatch" in psql(reasons), timeout=20), psql(reasons)
 
 
 def test_an_erase_lowers_the_count_a_screen_shows_and_says_so():

@@ -89,8 +89,9 @@ final class AbuseGuard: Sendable {
         return peer
     }
 
-    /// Refuses a blocked client (403) or one over a limit (429 with Retry-After).
-    func admit(client: IPAddress?, petition: String) throws {
+    /// Refuses a blocked client (403) or one over a limit (429 with Retry-After). A `vouched` client (a
+    /// kiosk with its token) skips the per-client limit, never the block or the petition's limit.
+    func admit(client: IPAddress?, petition: String, vouched: Bool = false) throws {
         let now = Self.now()
         if let client {
             if blocked.withLock({ $0.networks.containsAddress(client) }) {
@@ -98,7 +99,7 @@ final class AbuseGuard: Sendable {
                 throw Problem(.forbidden, title: "Signatures from this network are not taken",
                               detail: "the campaign blocked this network; if that is a mistake, contact the campaign")
             }
-            if let rate = settings.perClient, !settings.allowNetworks.containsAddress(client),
+            if !vouched, let rate = settings.perClient, !settings.allowNetworks.containsAddress(client),
                let wait = clients.withLock({ $0.take(client.limitKey, rate: rate, now: now) }) {
                 refuse("rate_limited", scope: "client")
                 throw Problem(.tooManyRequests, title: "Too many signatures from this address",

@@ -83,6 +83,7 @@ final class RefusalTally: Service, Sendable {
         case 503 where problem.title == "Signing paused": "paused"
         case 503: "unavailable"
         case 401: "kiosk_refused"
+        case 409: "rehearsal_mismatch"
         case 413: "too_large"
         default: "refused:\(problem.statusCode)"
         }

@@ -44,6 +44,12 @@ public final class PetitionDirectory: Sendable {
         return try await lookup("s:" + slug) { connection in try Petitions.find(slug: slug, on: connection) }
     }
 
+    /// The petition under `slug` as last read, fresh or not, without asking the database: nil for a name
+    /// never found (what a flood of made-up names gets).
+    public func cached(slug: String) -> Petition? {
+        cache.withLock { $0["s:" + slug]?.0.petition }
+    }
+
     public func entry(code: String) async throws -> PetitionEntry? {
         guard (try? PetitionCode.validate(code)) != nil else { return nil }
         return try await lookup("c:" + code) { connection in try Petitions.find(code: code, on: connection) }

@@ -13,6 +13,10 @@ struct SignatureRequest {
     var submissionID: String?
     var language: String?
     var textVersion: String?
+    /// What the sender believed when the signature was taken (a kiosk that queued it offline): whether a
+    /// rehearsal was on. When it no longer holds the signature is refused (409), never counted in the other
+    /// count. Nil: whatever is on now.
+    var rehearsal: Bool?
 
     /// From a JSON object body. Names the field whose type is wrong.
     init(json body: [UInt8]) throws(ValidationProblem) {
@@ -39,11 +43,15 @@ struct SignatureRequest {
         case .string(let text)?: textVersion = text
         default: throw ValidationProblem(field: "text_version", reason: "must be a whole number")
         }
-        switch object["contact_opt_in"] {
-        case nil, .null?: contactOptIn = false
-        case .bool(let flag)?: contactOptIn = flag
-        default: throw ValidationProblem(field: "contact_opt_in", reason: "must be true or false")
+        func flag(_ key: String) throws(ValidationProblem) -> Bool? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .bool(let flag)?: return flag
+            default: throw ValidationProblem(field: key, reason: "must be true or false")
+            }
         }
+        contactOptIn = try flag("contact_opt_in") ?? false
+        rehearsal = try flag("rehearsal")
     }
 
     /// From an `application/x-www-form-urlencoded` body (an HTML form). A checkbox sends `on` when ticked.

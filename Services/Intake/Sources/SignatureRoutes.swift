@@ -66,19 +66,22 @@ struct SignatureRoutes {
         do {
             return try await sign(request, slug: slug, context: context)
         } catch let problem as Problem {
-            // Tallied for the call's report (not an unknown petition's: nothing is kept for those).
-            if problem.statusCode != 404 { refusals?.record(petition: slug, problem) }
+            // Tallied for the call's report under the petition that was signing (its rehearsal's while one
+            // is on); only for a petition read before, so made-up names cannot crowd out the real ones.
+            if let petition = directory.cached(slug: slug) { refusals?.record(petition: petition.signingSlug, problem) }
             throw problem
         }
     }
 
     private func sign(_ request: Request, slug: String, context: some RemoteAddressRequestContext) async throws -> Response {
         var request = request
-        // A kiosk is vouched for by its token (a venue's Wi-Fi is one address for all its kiosks); anyone
-        // else meets the limits before any lookup: a flood of made-up slugs is stopped like any other flood.
-        let kiosk = try kiosks?.kiosk(of: request.headers)
+        // A kiosk is vouched for by its token (a venue's Wi-Fi is one address for all its kiosks): it skips
+        // the per-address limit only. Everyone meets the rest before any lookup, and a wrong token meets
+        // them all before its 401: a flood of made-up slugs or tokens is stopped like any other flood.
+        let kiosk = Result { try kiosks?.kiosk(of: request.headers) }
         let client = abuse.client(peer: context.remoteAddress, forwardedFor: request.headers[.xForwardedFor])
-        if kiosk == nil { try abuse.admit(client: client, petition: slug) }
+        try abuse.admit(client: client, petition: slug, vouched: (try? kiosk.get()) != nil)
+        let kioskName = try kiosk.get()
         // A cache hit in the common case; no child task for it (that cost more than the lookup).
         let entry = try await openPetition(slug: slug)
         let body: ByteBuffer
@@ -108,13 +111,20 @@ struct SignatureRoutes {
             }
             // While a rehearsal is on, its petition takes the signature (never the real count).
             signature = try fields.signature(petition: entry.petition.signingSlug, versions: entry.texts)
-            if let kiosk { signature.source = "kiosk:" + kiosk }
+            if let kioskName { signature.source = "kiosk:" + kioskName }
             try abuse.admit(email: signature.email)
         } catch let problem as ValidationProblem {
             rejected.increment()
             throw problem.field == "body"
                 ? Problem(.badRequest, title: "Malformed request", detail: problem.description, field: problem.field)
                 : Problem.invalid(problem)
+        }
+        if let expected = fields.rehearsal, expected != (entry.petition.rehearsal != nil) {
+            throw Problem(
+                .conflict, title: expected ? "The rehearsal is over" : "A rehearsal is on",
+                detail: expected ? "this signature was taken in the rehearsal, which is over: it is not counted"
+                    : "this signature was taken before the rehearsal: send it again when the rehearsal is over",
+                field: "rehearsal", extra: ["rehearsal": String(!expected)])
         }
         try await take(signature, client: client)
         // The id the client chose, when it chose one (what it will look for); else the one made here.
@@ -193,6 +203,7 @@ struct SignatureRoutes {
         if let text = entry.text(for: petition.language) { object["text_version"] = text.id }
         if let closesAt = petition.closesAt { object["closes_at"] = Timestamp.format(closesAt) }
         if let opensAt = petition.opensAt { object["opens_at"] = Timestamp.format(opensAt) }
+        object["rehearsal"] = petition.rehearsal != nil
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=5"],

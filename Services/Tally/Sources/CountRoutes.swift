@@ -29,6 +29,8 @@ struct CountRoutes {
     let publicURL: String
     /// Run-time switches (`country-breakdown` off: counts without `by_country`).
     var switches = Switchboard()
+    /// History answers, kept for 30 s.
+    let histories = AnswerCache()
 
     /// The view as shown now: without its countries while the breakdown is switched off.
     func shown(_ view: CountView) -> CountView {
@@ -89,7 +91,7 @@ struct CountRoutes {
             let slug = context.parameters.get("slug") ?? ""
             let query = request.uri.queryParameters
             let loaded = try await pool.withConnection { connection -> (Petition, PetitionTextSet, CountView)? in
-                guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
+                guard let petition = try Petitions.find(slug: slug, on: connection), petition.rehearsalOf == nil else { return nil }
                 return (petition, try PetitionTexts.all(petitionID: petition.id, on: connection), try CountView.load(petition, on: connection))
             }
             guard let (petition, texts, view) = loaded else { throw Problem.noSuchPetition(slug) }
@@ -167,26 +169,35 @@ struct CountRoutes {
             }
             return date
         }
-        let to = try time("to") ?? Date()
-        let from = try time("from") ?? to.addingTimeInterval(-86_400)
+        // Whole minutes (what is kept), so that the same question asked within a minute is one answer.
+        func minute(_ date: Date) -> Date { Date(timeIntervalSince1970: (date.timeIntervalSince1970 / 60).rounded(.down) * 60) }
+        let to = minute(try time("to") ?? Date().addingTimeInterval(60))
+        let from = minute(try time("from") ?? to.addingTimeInterval(-86_400))
         guard from < to, to.timeIntervalSince(from) <= CallHistory.maximumSpan else {
             throw Problem(.badRequest, title: "Invalid span", detail: "from must be before to, and at most 7 days before it", field: "from")
         }
-        let minutes = try await pool.withConnection { connection -> [(minute: Date, count: Int64)]? in
-            guard let petition = try Petitions.find(slug: slug, on: connection), petition.rehearsalOf == nil else { return nil }
-            return try CallHistory.countedPerMinute(petitionID: petition.id, from: from, to: to, on: connection)
+        // An unknown name is answered from the count views' memory (no query per made-up name), and an answer
+        // is kept for 30 s: a chart polled by many costs one query per petition and span each time.
+        guard try await views.exists(slug: slug) else { throw Problem.noSuchPetition(slug) }
+        let key = "\(slug)|\(Int(from.timeIntervalSince1970))|\(Int(to.timeIntervalSince1970))"
+        let body = try await histories.page(key) {
+            let minutes = try await pool.withConnection { connection -> [(minute: Date, count: Int64)]? in
+                guard let petition = try Petitions.find(slug: slug, on: connection), petition.rehearsalOf == nil else { return nil }
+                return try CallHistory.countedPerMinute(petitionID: petition.id, from: from, to: to, on: connection)
+            }
+            guard let minutes else { throw Problem.noSuchPetition(slug) }
+            var body = "{\"petition\":\"\(slug)\",\"from\":\"\(Timestamp.format(from))\",\"to\":\"\(Timestamp.format(to))\",\"minutes\":["
+            body += minutes.map { "[\"\(Timestamp.format($0.minute))\",\($0.count)]" }.joined(separator: ",")
+            return body + "]}"
         }
-        guard let minutes else { throw Problem.noSuchPetition(slug) }
-        var body = "{\"petition\":\"\(slug)\",\"from\":\"\(Timestamp.format(from))\",\"to\":\"\(Timestamp.format(to))\",\"minutes\":["
-        body += minutes.map { "[\"\(Timestamp.format($0.minute))\",\($0.count)]" }.joined(separator: ",")
-        body += "]}"
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=30"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     private func petition(slug: String) async throws -> Petition {
-        guard let petition = try await pool.withConnection({ connection in try Petitions.find(slug: slug, on: connection) }) else {
+        guard let petition = try await pool.withConnection({ connection in try Petitions.find(slug: slug, on: connection) }),
+              petition.rehearsalOf == nil else {
             throw Problem.noSuchPetition(slug)
         }
         return petition

@@ -28,6 +28,11 @@ final class CountViewCache: Sendable {
         self.staleLimit = staleLimit
     }
 
+    /// Whether there is a petition under `slug` (from the views and the unknown names kept, else one query).
+    func exists(slug: String) async throws -> Bool {
+        try await view(slug: slug) != nil
+    }
+
     /// The petition's current counts, or nil when there is no such petition.
     func view(slug: String) async throws -> CountView? {
         guard (try? PetitionSlug.validate(slug)) != nil else { return nil }
@@ -38,7 +43,8 @@ final class CountViewCache: Sendable {
         let view: CountView?
         do {
             view = try await pool.withConnection { connection -> CountView? in
-                guard let petition = try Petitions.find(slug: slug, on: connection) else { return nil }
+                // A rehearsal is shown through the petition it rehearses, never by its own name.
+                guard let petition = try Petitions.find(slug: slug, on: connection), petition.rehearsalOf == nil else { return nil }
                 return try CountView.load(petition, on: connection)
             }
         } catch {
@@ -59,5 +65,29 @@ final class CountViewCache: Sendable {
             }
         }
         return view
+    }
+}
+
+/// Answers kept for `ttl` (30 s) by key, at most `maximumEntries` (256; past it the cache starts again): the
+/// history charts, asked the same question by many screens.
+final class AnswerCache: Sendable {
+    private let ttl: Duration
+    private let answers = Mutex<[String: (answer: String, expires: ContinuousClock.Instant)]>([:])
+    static let maximumEntries = 256
+
+    init(ttl: Duration = .seconds(30)) {
+        self.ttl = ttl
+    }
+
+    /// The answer kept under `key`, or a new one from `make` (kept unless it throws).
+    func page(_ key: String, make: () async throws -> String) async throws -> String {
+        let now = ContinuousClock.now
+        if let kept = answers.withLock({ $0[key] }), kept.expires > now { return kept.answer }
+        let answer = try await make()
+        answers.withLock { answers in
+            if answers.count >= Self.maximumEntries { answers.removeAll() }
+            answers[key] = (answer, now + ttl)
+        }
+        return answer
     }
 }
