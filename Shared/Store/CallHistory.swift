@@ -46,6 +46,12 @@ public struct CallReport: Sendable {
         public var at: Date
         public var accepted: Int64
         public var counted: Int64
+
+        public init(at: Date, accepted: Int64, counted: Int64) {
+            self.at = at
+            self.accepted = accepted
+            self.counted = counted
+        }
     }
 
     public struct Lag: Sendable, Equatable {

@@ -45,6 +45,26 @@ struct ReportChartTests {
             #expect(!["\"nan", "nan\"", "nan,", ",nan", "\"inf", "inf\"", "inf,", ",inf", "-inf"].contains { svg.contains($0) })
             let parser = XMLParser(data: Data(svg.utf8))
             #expect(parser.parse(), "well-formed XML: \(String(describing: parser.parserError))")
+            // Every point inside the plot (a slot or a lag minute before `from` once fell off its left edge).
+            let xs = svg.components(separatedBy: "cx=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+            #expect(xs.allSatisfy { $0 >= 90 && $0 <= 1160 }, "\(xs.filter { $0 < 90 || $0 > 1160 })")
         }
+    }
+
+    @Test("a burst inside one second, from a report starting mid-second: a slot per second, zeros where none came, and the lag's minute inside the plot")
+    func aShortBurstIsDrawnInsideThePlot() {
+        let from = Self.start.addingTimeInterval(0.4)
+        let report = CallReport(
+            petition: "call", title: "Burst", from: from, to: from.addingTimeInterval(8), resolution: 1,
+            slots: [CallReport.Slot(at: Self.start, accepted: 1283, counted: 1283)],
+            lag: [CallReport.Lag(at: Self.start.addingTimeInterval(-20), p50: 39, p95: 53, p99: 58, count: 1283)],
+            accepted: 1283, counted: 1283, refusals: [:], byChannel: ["web": 1283], bySource: [:], milestones: [])
+        let chart = ReportChart(report: report)
+        let (start, end) = chart.domain
+        #expect(start == Self.start.addingTimeInterval(-20) && end >= from.addingTimeInterval(8))
+        let slots = chart.filledSlots(from: start, to: end)
+        #expect(slots.map(\.accepted).reduce(0, +) == 1283 && slots.count >= 29 && slots.filter { $0.accepted > 0 }.count == 1)
+        let xs = chart.svg.components(separatedBy: "cx=\"").dropFirst().compactMap { Double($0.prefix { $0 != "\"" }) }
+        #expect(!xs.isEmpty && xs.allSatisfy { $0 >= 90 && $0 <= 1160 })
     }
 }

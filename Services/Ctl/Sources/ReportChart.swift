@@ -23,15 +23,17 @@ struct ReportChart {
             per \(report.resolution == 1 ? "second" : "minute")</text>
 
             """
-        let start = report.from.timeIntervalSince1970, span = max(1, report.to.timeIntervalSince1970 - start)
-        func x(_ date: Date) -> Double { Self.left + (Self.right - Self.left) * (date.timeIntervalSince1970 - start) / span }
-        // Accepted and counted.
-        let rates = report.slots.flatMap { [Double($0.accepted), Double($0.counted)] }
-        out += panel(top: 80, bottom: 380, label: "signatures per \(report.resolution == 1 ? "second" : "minute")", maximum: rates.max() ?? 0) { y in
+        let (start, end) = domain
+        let span = max(1, end.timeIntervalSince(start))
+        func x(_ date: Date) -> Double { Self.left + (Self.right - Self.left) * date.timeIntervalSince(start) / span }
+        // Accepted and counted, every slot of the span (one without signatures is a zero, not a gap).
+        let slots = filledSlots(from: start, to: end)
+        let rates = slots.flatMap { [Double($0.accepted), Double($0.counted)] }
+        out += panel(top: 80, bottom: 380, from: start, to: end, label: "signatures per \(report.resolution == 1 ? "second" : "minute")",
+                     maximum: rates.max() ?? 0) { y in
             var lines = ""
             for (name, value) in [("accepted", { (slot: CallReport.Slot) in slot.accepted }), ("counted", { $0.counted })] {
-                let points = report.slots.map { "\(number(x($0.at))),\(number(y(Double(value($0)))))" }.joined(separator: " ")
-                lines += "<polyline fill=\"none\" stroke=\"\(Self.colours[name]!)\" stroke-width=\"1.5\" points=\"\(points)\"><title>\(name)</title></polyline>\n"
+                lines += series(name, slots.map { (x($0.at), y(Double(value($0)))) })
             }
             for milestone in report.milestones {
                 let at = number(x(milestone.reachedAt))
@@ -40,35 +42,70 @@ struct ReportChart {
             }
             return lines
         }
-        out += legend(["accepted", "counted"], y: 400)
-        // Lag.
+        out += legend(["accepted", "counted"], y: 420)
+        // Lag, per minute (drawn at the middle of its minute).
         let lags = report.lag.flatMap { [$0.p50, $0.p95, $0.p99] }
-        out += panel(top: 430, bottom: 600, label: "accept-to-count lag, ms", maximum: lags.max() ?? 0) { y in
+        out += panel(top: 456, bottom: 606, from: start, to: end, label: "accept-to-count lag, ms", maximum: lags.max() ?? 0) { y in
             [("p50", \CallReport.Lag.p50), ("p95", \.p95), ("p99", \.p99)].map { name, value in
-                let points = report.lag.map { "\(number(x($0.at))),\(number(y($0[keyPath: value])))" }.joined(separator: " ")
-                return "<polyline fill=\"none\" stroke=\"\(Self.colours[name]!)\" stroke-width=\"1.5\" points=\"\(points)\"><title>\(name)</title></polyline>\n"
+                series(name, report.lag.map { (x(min(end, $0.at.addingTimeInterval(30))), y($0[keyPath: value])) })
             }.joined()
         }
-        out += legend(["p50", "p95", "p99"], y: 620)
+        out += legend(["p50", "p95", "p99"], y: 646)
         // Channels and totals.
         let total = max(1, report.byChannel.values.reduce(0, +))
         var offset = Self.left
-        out += "<text x=\"\(Self.left)\" y=\"660\" font-weight=\"bold\">by channel</text>\n"
+        out += "<text x=\"\(Self.left)\" y=\"668\" font-weight=\"bold\">by channel</text>\n"
         for channel in Counts.channelOrder where (report.byChannel[channel] ?? 0) > 0 {
             let n = report.byChannel[channel] ?? 0, width = (Self.right - Self.left) * Double(n) / Double(total)
-            out += "<rect x=\"\(number(offset))\" y=\"670\" width=\"\(number(width))\" height=\"26\" fill=\"\(Self.colours[channel]!)\"><title>\(channel): \(n)</title></rect>"
-            if width > 90 { out += "<text x=\"\(number(offset + 6))\" y=\"688\" fill=\"#ffffff\">\(channel) \(n)</text>" }
+            out += "<rect x=\"\(number(offset))\" y=\"676\" width=\"\(number(width))\" height=\"26\" fill=\"\(Self.colours[channel]!)\"><title>\(channel): \(n)</title></rect>"
+            if width > 90 { out += "<text x=\"\(number(offset + 6))\" y=\"694\" fill=\"#ffffff\">\(channel) \(n)</text>" }
             out += "\n"
             offset += width
         }
         let duplicates = report.refusals["duplicate"] ?? 0, refused = report.refusals.values.reduce(0, +) - duplicates
-        out += "<text x=\"\(Self.left)\" y=\"730\" font-size=\"15\">accepted \(report.accepted) · counted \(report.counted) · "
+        out += "<text x=\"\(Self.left)\" y=\"736\" font-size=\"15\">accepted \(report.accepted) · counted \(report.counted) · "
             + "duplicates \(duplicates) · refused \(refused) · milestones \(report.milestones.map { String($0.threshold) }.joined(separator: ", "))</text>\n"
         return out + "</svg>\n"
     }
 
-    /// Axes, grid and labels for a panel whose values go from 0 to `maximum`; `draw` gets the value-to-y map.
-    private func panel(top: Double, bottom: Double, label: String, maximum: Double, draw: ((Double) -> Double) -> String) -> String {
+    /// The time the panels span: the report's, widened to whole slots and to the lag's minutes, so that every
+    /// point falls inside the plot.
+    var domain: (start: Date, end: Date) {
+        let step = Double(max(1, report.resolution))
+        let from = (report.from.timeIntervalSince1970 / step).rounded(.down) * step
+        let to = (report.to.timeIntervalSince1970 / step).rounded(.up) * step
+        let starts = [from] + [report.slots.first?.at, report.lag.first?.at].compactMap { $0?.timeIntervalSince1970 }
+        let ends = [to, (report.slots.last?.at.timeIntervalSince1970 ?? from) + step, (report.lag.last?.at.timeIntervalSince1970 ?? from) + 60]
+        let start = starts.min()!, end = max(ends.max()!, start + step)
+        return (Date(timeIntervalSince1970: start), Date(timeIntervalSince1970: end))
+    }
+
+    /// One slot per `resolution` from `start` to `end` (at most 20,000: past that, the slots there are).
+    func filledSlots(from start: Date, to end: Date) -> [CallReport.Slot] {
+        let step = Double(max(1, report.resolution)), count = Int((end.timeIntervalSince(start) / step).rounded(.up))
+        guard count <= 20_000 else { return report.slots }
+        let known = Dictionary(report.slots.map { (Int($0.at.timeIntervalSince1970.rounded()), $0) }, uniquingKeysWith: { first, _ in first })
+        return (0..<count).map { index in
+            let at = start.addingTimeInterval(Double(index) * step)
+            return known[Int(at.timeIntervalSince1970.rounded())] ?? CallReport.Slot(at: at, accepted: 0, counted: 0)
+        }
+    }
+
+    /// A line through `points`, with a dot on each when there are few (a single point is no line).
+    private func series(_ name: String, _ points: [(Double, Double)]) -> String {
+        let colour = Self.colours[name]!
+        var out = "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " "))\"><title>\(name)</title></polyline>"
+        if points.count <= 60 {
+            out += points.map { "<circle cx=\"\(number($0.0))\" cy=\"\(number($0.1))\" r=\"3\" fill=\"\(colour)\"/>" }.joined()
+        }
+        return out + "\n"
+    }
+
+    /// Axes, grid and labels for a panel whose values go from 0 to `maximum` over `from`...`to`; `draw` gets
+    /// the value-to-y map.
+    private func panel(
+        top: Double, bottom: Double, from: Date, to: Date, label: String, maximum: Double, draw: ((Double) -> Double) -> String
+    ) -> String {
         let ceiling = Self.niceCeiling(maximum)
         let y = { (value: Double) in bottom - (bottom - top) * value / ceiling }
         var out = "<text x=\"\(Self.left)\" y=\"\(number(top - 6))\" fill=\"#495057\">\(label)</text>\n"
@@ -78,7 +115,7 @@ struct ReportChart {
             out += "<text x=\"\(Self.left - 8)\" y=\"\(at)\" text-anchor=\"end\" dominant-baseline=\"middle\" fill=\"#495057\">\(Self.short(value))</text>\n"
         }
         for step in 0...4 {
-            let date = report.from.addingTimeInterval(report.to.timeIntervalSince(report.from) * Double(step) / 4)
+            let date = from.addingTimeInterval(to.timeIntervalSince(from) * Double(step) / 4)
             let at = Self.left + (Self.right - Self.left) * Double(step) / 4
             let time = Timestamp.format(date)
             out += "<text x=\"\(number(at))\" y=\"\(number(bottom + 16))\" text-anchor=\"middle\" fill=\"#495057\">\(time.dropFirst(11).prefix(8))</text>\n"
