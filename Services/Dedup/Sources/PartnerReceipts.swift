@@ -28,7 +28,8 @@ struct PartnerEnvelope: Sendable {
     ) -> [(envelope: PartnerEnvelope, receipt: PartnerReceipt)] {
         guard !envelopes.isEmpty else { return [] }
         // Erased signers too: the receipt must not tell that someone asked to be erased.
-        let accepted = Set(outcome.accepted.map(\.submissionID)).union(outcome.signedElsewhere).union(outcome.erased)
+        let accepted = Set(outcome.accepted.map(\.submissionID)).union(outcome.heldForVerification).union(outcome.signedElsewhere)
+            .union(outcome.erased)
         let refused = outcome.petitionRefusals
         // Keyed by partner too: envelope ids are the partners' choice, and two may send the same one.
         var byEnvelope: [Key: [PartnerReceipt.Row]] = [:]

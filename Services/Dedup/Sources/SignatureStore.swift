@@ -35,6 +35,9 @@ struct BatchOutcome: Sendable {
     /// Duplicates whose signer signed through another channel (the web, another partner): a partner's
     /// receipt reports these as accepted, so it learns nothing of who signed elsewhere.
     var signedElsewhere: Set<UUID> = []
+    /// New signatures held until their signer confirms (a petition that requires verification): stored, not
+    /// counted yet, no event. A partner's receipt reports them accepted.
+    var heldForVerification: Set<UUID> = []
     /// Signatures for a petition that does not exist.
     var unknownPetition: [UUID]
     /// Signatures for a petition closed before they were signed (or, from a partner, closed now).
@@ -77,6 +80,7 @@ enum SignatureStore {
         if !verifying.isEmpty {
             let waiting = outcome.accepted.filter { verifying.contains($0.petition) }
             outcome.accepted.removeAll { verifying.contains($0.petition) }
+            outcome.heldForVerification = Set(waiting.map(\.submissionID))
             if !waiting.isEmpty {
                 try connection.query("""
                     INSERT INTO verification_emails (signature_id, expires_at, give_up_at)
