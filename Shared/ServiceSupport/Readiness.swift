@@ -1,4 +1,6 @@
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// What `/health/ready` checks: named probes (broker connected, database reachable) and whether the
@@ -20,7 +22,10 @@ public final class Readiness: Sendable {
         draining.store(true, ordering: .relaxed)
     }
 
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    public var isDraining: Bool { draining.load(ordering: .relaxed) || Self.processDraining.load(ordering: .relaxed) }
+
+    /// Set when the process has been told to stop (`DrainService`): every readiness of the process fails.
+    static let processDraining = Atomic<Bool>(false)
 
     /// Each probe's answer, and whether all passed and the process is not draining.
     public func check() async -> (ready: Bool, checks: [String: Bool]) {
@@ -52,5 +57,26 @@ extension Router {
                 body: .init(byteBuffer: ByteBuffer(bytes: Observability.registry.emitToBuffer())))
         }
         middlewares.add(MethodNotAllowedMiddleware(["/health/live": [.get], "/health/ready": [.get], "/metrics": [.get]]))
+    }
+}
+
+/// Placed after the application in the process's service group, so that graceful shutdown (SIGTERM) reaches
+/// it first: readiness fails at once (`accepting_work: false`, and the load balancer takes the instance out)
+/// while every port keeps serving for `delay` (`UNDERSIGNED_DRAIN_SECONDS`: traffic already routed here
+/// still lands); then the application stops as before.
+public struct DrainService: Service {
+    let delay: Duration
+    let logger: Logger
+
+    public init(delay: Duration, logger: Logger) {
+        self.delay = delay
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        Readiness.processDraining.store(true, ordering: .relaxed)
+        logger.notice("stopping: not ready any more; serving for the drain time", metadata: ["seconds": "\(delay.components.seconds)"])
+        try? await Task.sleep(for: delay)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The `main` of every service: reads its configuration from the environment, sets up logging and
 /// metrics, and runs the service until it is told to stop. A service that cannot start, or stops on an
@@ -15,8 +16,10 @@ public enum ServiceMain {
         application: (Configuration, Logger) throws -> App
     ) async -> Never {
         let configuration: Configuration
+        let drain: Duration
         do {
             configuration = try read(ProcessInfo.processInfo.environment)
+            drain = try drainTime(ProcessInfo.processInfo.environment)
         } catch {
             FileHandle.standardError.write(Data("undersigned-\(name): \(error)\n".utf8))
             exit(78)  // EX_CONFIG
@@ -31,11 +34,24 @@ public enum ServiceMain {
             exit(78)
         }
         do {
-            try await app.runService()
+            // SIGTERM reaches the drain first (the last service): readiness fails, then the application stops.
+            let group = ServiceGroup(configuration: .init(
+                services: [app, DrainService(delay: drain, logger: logger)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
             exit(0)
         } catch {
             logger.critical("stopped on an error", metadata: ["error": "\(error)"])
             exit(1)
         }
+    }
+
+    /// `UNDERSIGNED_DRAIN_SECONDS` (0 to 300, default 0): how long a stopping instance keeps serving after it
+    /// said it is not ready (Kubernetes: a few seconds, for the endpoints to be updated).
+    static func drainTime(_ environment: [String: String]) throws -> Duration {
+        guard let text = environment["UNDERSIGNED_DRAIN_SECONDS"], !text.isEmpty else { return .zero }
+        guard let seconds = Int(text), (0...300).contains(seconds) else {
+            throw ConfigurationError(problems: ["UNDERSIGNED_DRAIN_SECONDS must be a whole number of seconds from 0 to 300, not \(text)"])
+        }
+        return .seconds(seconds)
     }
 }
