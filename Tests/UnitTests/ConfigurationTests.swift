@@ -76,6 +76,22 @@ struct ConfigurationTests {
         #expect(base64.signerSecret.count == 32)
     }
 
+    @Test("dedup's defaults are one set: from the environment as from the initialiser; a batch above the prefetch is refused at start")
+    func dedupDefaultsAreWrittenOnce() throws {
+        let read = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret])
+        let made = DedupConfiguration(common: read.common, signerSecret: read.signerSecret)
+        #expect(read.prefetch == made.prefetch && read.batchSize == made.batchSize && read.consumers == made.consumers)
+        #expect(read.opsPort == made.opsPort && read.verificationTime == made.verificationTime && read.partnerRefresh == made.partnerRefresh)
+        #expect(read.batchSize <= read.prefetch, "a batch the broker can fill")
+        #expect(try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret, "UNDERSIGNED_DEDUP_PREFETCH": "10"]).batchSize == 10)
+        do {
+            _ = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret, "UNDERSIGNED_DEDUP_BATCH": "50"])
+            Issue.record("a batch of 50 with a prefetch of 32 was taken")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("UNDERSIGNED_DEDUP_BATCH (50) must be at most UNDERSIGNED_DEDUP_PREFETCH (32)"))
+        }
+    }
+
     @Test func tallyShardsAreStablePerInstance() throws {
         let a = try TallyConfiguration(environment: ["UNDERSIGNED_INSTANCE": "tally-1"])
         let b = try TallyConfiguration(environment: ["UNDERSIGNED_INSTANCE": "tally-1"])

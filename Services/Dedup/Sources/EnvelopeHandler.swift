@@ -21,7 +21,7 @@ struct EnvelopeHandler: BatchHandler {
     /// Seals consenting signers' addresses; nil when no data key is configured (then none is kept).
     let sealer: ContactSealer?
     /// How long a signer of a petition that requires it has to confirm.
-    var verificationTime: Duration = .seconds(48 * 3600)
+    var verificationTime: Duration = DedupConfiguration.Defaults.verificationTime
     let logger: Logger
 
     private let newSignatures = Counter(label: "undersigned_dedup_signatures_total", dimensions: [("result", "new")])

@@ -73,7 +73,8 @@ enum SignatureStore {
     /// Inserts the batch. New signatures of petitions in `verifying` are not accepted yet (no event): a
     /// verification mail is queued for each instead, and intake publishes the event when the signer confirms.
     static func insert(
-        _ rows: [SignatureRow], rejected: [RejectedRow], verifying: Set<String> = [], verificationTime: Duration = .seconds(172_800),
+        _ rows: [SignatureRow], rejected: [RejectedRow], verifying: Set<String> = [],
+        verificationTime: Duration = DedupConfiguration.Defaults.verificationTime,
         on connection: PostgresConnection
     ) throws -> BatchOutcome {
         var outcome = try insert(rows, on: connection)
