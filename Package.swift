@@ -81,15 +81,17 @@ let package = Package(
             exclude: ["Schemas"],
             swiftSettings: swiftSettings
         ),
+        // What owns a connection on a thread of its own: one lifecycle, one back-off.
+        .target(name: "IOCore", dependencies: [lifecycle], path: "Shared/IOCore", swiftSettings: swiftSettings),
         .target(
             name: "AMQP",
-            dependencies: ["CRabbitMQ", "CAMQPShim", logging, metrics, .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: ["CRabbitMQ", "CAMQPShim", "IOCore", lifecycle, logging, metrics, .product(name: "DequeModule", package: "swift-collections")],
             path: "Shared/AMQP",
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Postgres",
-            dependencies: ["CLibPQ", logging],
+            dependencies: ["CLibPQ", "IOCore", lifecycle, logging],
             path: "Shared/Postgres",
             swiftSettings: swiftSettings
         ),
@@ -116,7 +118,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "AMQP", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
+                "AMQP", "IOCore", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -136,7 +138,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
         + service("Delivery", dependencies: [
-            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "IOCore", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -157,7 +159,7 @@ let package = Package(
             .testTarget(
                 name: "UnitTests",
                 dependencies: [
-                    "AMQP", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages", "Ctl",
+                    "AMQP", "IOCore", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages", "Ctl",
                     .product(name: "NIOEmbedded", package: "swift-nio"),
                 ],
                 path: "Tests/UnitTests",

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import IOCore
 import Logging
 import Metrics
 import Synchronization
@@ -19,7 +20,10 @@ public struct DeliveryBatch: Sendable {
 /// the oldest has waited `batchWait`. One batch is out at a time; settling it acks all its messages with one
 /// `basic.ack(multiple)`. On a lost connection the thread reconnects with back-off, redeclares the topology
 /// and consumes again; unsettled messages come back from the broker as redeliveries.
-public final class AMQPConsumer: Sendable {
+///
+/// Its life is a `ConnectionLifecycle`; as a `Service` it starts with its group and stops after the
+/// `BatchWorker` that settles its batches (list it before the worker).
+public final class AMQPConsumer: ConnectionOwner {
     public struct Configuration: Sendable {
         public var connection: AMQPConfiguration
         public var topology: Topology
@@ -74,11 +78,7 @@ public final class AMQPConsumer: Sendable {
         /// Queues to consume besides the configured one, with what to declare for them (kept for reconnects).
         var extra: [String: Topology] = [:]
         var extraVersion = 0
-        var connected = false
-        var stopping = false
-        var started = false
-        var stopped = false
-        var onStopped: [CheckedContinuation<Void, Never>] = []
+        var lifecycle = ConnectionLifecycle<CheckedContinuation<Void, Never>>()
     }
 
     /// Owned by the I/O thread alone.
@@ -93,7 +93,8 @@ public final class AMQPConsumer: Sendable {
         var firstBufferedAt = ContinuousClock.now
         var outstanding: Int?  // generation of the batch handed out, if any
         var lastHeard = ContinuousClock.now
-        var backoff = Backoff()
+        /// The consumers were cancelled for the drain on the current connection.
+        var cancelled = false
     }
 
     public init(configuration: Configuration, logger: Logger) {
@@ -103,15 +104,12 @@ public final class AMQPConsumer: Sendable {
         (batches, continuation) = AsyncStream.makeStream(of: DeliveryBatch.self, bufferingPolicy: .unbounded)
     }
 
-    public var isConnected: Bool { shared.withLock { $0.connected } }
+    public var isConnected: Bool { shared.withLock { $0.lifecycle.isConnected } }
 
+    /// Starts the I/O thread. Idempotent.
     public func start() {
-        let first = shared.withLock { state in
-            defer { state.started = true }
-            return !state.started
-        }
-        guard first else { return }
-        let thread = Thread { [self] in run() }
+        guard shared.withLock({ $0.lifecycle.start() }) else { return }
+        let thread = Thread { [self] in runThread() }
         thread.name = "amqp-consumer"
         thread.start()
     }
@@ -136,77 +134,76 @@ public final class AMQPConsumer: Sendable {
     }
 
     /// True once a stop was requested.
-    public var isStopping: Bool { shared.withLock { $0.stopping } }
+    public var isStopping: Bool { shared.withLock { $0.lifecycle.isStopping } }
 
-    /// Asks the consumer to stop (see `stop()`) without waiting.
+    /// Asks the consumer to stop (see `stop()`) without waiting: the worker's cue, so that the batches end
+    /// once the one in hand is settled.
     public func requestStop() {
-        shared.withLock { $0.stopping = true }
-        wakeup.signal()
+        act(on: shared.withLock { $0.lifecycle.stop(waiter: nil, now: .now, drainTimeout: configuration.drainTimeout) })
     }
 
     /// Stops taking messages; returns once the batch in hand was settled (or the drain timeout passed)
     /// and the connection is closed. Unhanded buffered messages go back to the queue.
     public func stop() async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let done = shared.withLock { state in
-                state.stopping = true
-                if state.stopped || !state.started { return true }
-                state.onStopped.append(waiter)
-                return false
-            }
-            if done {
-                continuation.finish()
-                waiter.resume()
-            } else {
-                wakeup.signal()
-            }
+            act(on: shared.withLock { $0.lifecycle.stop(waiter: waiter, now: .now, drainTimeout: configuration.drainTimeout) })
+        }
+    }
+
+    private func act(on stop: ConnectionLifecycle<CheckedContinuation<Void, Never>>.StopAction) {
+        switch stop {
+        case .resume(let waiters):
+            continuation.finish()
+            for waiter in waiters { waiter.resume() }
+        case .wakeToDrain: wakeup.signal()
+        case .wait: break
         }
     }
 
     // MARK: - The I/O thread
 
-    private func run() {
-        var drainDeadline: ContinuousClock.Instant?
+    /// The I/O thread: settles what the worker settled, then asks the lifecycle what to do (connect,
+    /// consume, drain the batch in hand, or finish).
+    private func runThread() {
         while true {
-            let (settlements, stopping) = shared.withLock { state in
+            let settlements = shared.withLock { state in
                 defer { state.settlements.removeAll() }
-                return (state.settlements, state.stopping)
+                return state.settlements
             }
-            if stopping {
-                if drainDeadline == nil { drainDeadline = .now + configuration.drainTimeout }
-                if ContinuousClock.now >= drainDeadline! { break }
+            if let connection = io.connection {
+                do { try apply(settlements, on: connection) } catch { lose(connection, because: error) }
             }
-            guard let connection = io.connection ?? (stopping ? nil : connect()) else {
-                if stopping { break }
-                wakeup.wait(socket: -1, timeout: io.backoff.next())
-                continue
-            }
-            do {
-                if !stopping { try consumeExtraQueues(on: connection) }
-                try apply(settlements, on: connection)
-                if stopping {
-                    for tag in io.consumerTags { try connection.cancel(consumerTag: tag) }
-                    io.consumerTags.removeAll()
-                    if io.outstanding == nil { break }
+            let next = shared.withLock { $0.lifecycle.next(now: .now, holdsWork: io.outstanding != nil) }
+            let turn = IOTurn(
+                wakeup: wakeup, connection: io.connection, connect: connect,
+                connectFailed: { self.shared.withLock { $0.lifecycle.connectFailed() } }, lose: lose)
+            let more = turn.take(next) { connection in
+                if case .drain(let deadline) = next {
+                    try cancelConsumers(on: connection)
+                    try cycle(connection, stopping: true, drainDeadline: deadline)
+                } else {
+                    try consumeExtraQueues(on: connection)
+                    try cycle(connection, stopping: false, drainDeadline: nil)
                 }
-                try cycle(connection, stopping: stopping, drainDeadline: drainDeadline)
-            } catch {
-                lose(connection, because: error)
             }
+            if !more { break }
         }
         io.connection?.close()
         io.connection = nil
         continuation.finish()
-        let waiters = shared.withLock { state in
-            state.stopped = true
-            state.connected = false
-            defer { state.onStopped.removeAll() }
-            return state.onStopped
-        }
-        for waiter in waiters { waiter.resume() }
+        for waiter in shared.withLock({ $0.lifecycle.finished() }) { waiter.resume() }
     }
 
-    private func connect() -> AMQPConnection? {
+    /// Draining: the broker sends no more (what it sent ahead goes back to the queue with the connection).
+    private func cancelConsumers(on connection: AMQPConnection) throws {
+        guard !io.cancelled else { return }
+        for tag in io.consumerTags { try connection.cancel(consumerTag: tag) }
+        io.consumerTags.removeAll()
+        io.cancelled = true
+    }
+
+    /// Opens the connection, declares, consumes; false when it could not.
+    private func connect() -> Bool {
         do {
             let connection = try AMQPConnection(configuration: configuration.connection)
             try connection.declare(configuration.topology)
@@ -216,18 +213,16 @@ public final class AMQPConsumer: Sendable {
             io.consumedExtraVersion = -1
             io.connection = connection
             io.generation += 1
-            if io.generation > 1 { reconnects.increment() }
             io.buffer.removeAll()
             io.outstanding = nil
             io.lastHeard = .now
-            io.backoff.reset()
-            shared.withLock { $0.connected = true }
+            io.cancelled = false
+            if shared.withLock({ $0.lifecycle.connected() }) { reconnects.increment() }
             logger.info("consumer connected", metadata: ["queue": "\(configuration.queue)"])
-            return connection
+            return true
         } catch {
             logger.warning("consumer cannot connect", metadata: ["queue": "\(configuration.queue)", "error": "\(error)"])
-            shared.withLock { $0.connected = false }
-            return nil
+            return false
         }
     }
 
@@ -315,6 +310,6 @@ public final class AMQPConsumer: Sendable {
         io.consumedExtraVersion = -1
         io.buffer.removeAll()
         io.outstanding = nil  // the broker requeues it; a late settle carries an old generation
-        shared.withLock { $0.connected = false }
+        shared.withLock { $0.lifecycle.lost() }
     }
 }

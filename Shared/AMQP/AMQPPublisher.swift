@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import IOCore
 import Logging
 import Metrics
 import Synchronization
@@ -11,7 +12,10 @@ import Synchronization
 /// one confirm at a time). When the connection is lost, the thread reconnects with back-off, redeclares
 /// the topology and republishes everything that was not confirmed; a caller gets an error only if its
 /// messages could not be confirmed before its deadline, or the broker refused them.
-public final class AMQPPublisher: Sendable {
+///
+/// Its life is a `ConnectionLifecycle`; as a `Service` it starts with its group and drains its confirms
+/// when the group stops.
+public final class AMQPPublisher: ConnectionOwner {
     public struct Configuration: Sendable {
         public var connection: AMQPConfiguration
         /// Declared on every (re)connect.
@@ -22,7 +26,7 @@ public final class AMQPPublisher: Sendable {
         public var maximumWaiting: Int
         /// How long a message may wait for its confirm, including reconnects, before its caller gets `.timeout`. Default 30 s.
         public var publishTimeout: Duration
-        /// How long `shutdown()` waits for outstanding confirms. Default 10 s.
+        /// How long `stop()` waits for outstanding confirms. Default 10 s.
         public var drainTimeout: Duration
 
         public init(
@@ -59,13 +63,8 @@ public final class AMQPPublisher: Sendable {
     private struct Shared {
         var inbox: [Item] = []
         var waiting = 0
-        var connections = 0
-        var connected = false
         var blocked = false
-        var stopping = false
-        var stopped = false
-        var started = false
-        var onStopped: [CheckedContinuation<Void, Never>] = []
+        var lifecycle = ConnectionLifecycle<CheckedContinuation<Void, Never>>()
     }
 
     public init(configuration: Configuration, logger: Logger) {
@@ -76,17 +75,15 @@ public final class AMQPPublisher: Sendable {
     }
 
     public var status: Status {
-        shared.withLock { Status(connected: $0.connected, blocked: $0.blocked, waiting: $0.waiting, connections: $0.connections) }
+        shared.withLock {
+            Status(connected: $0.lifecycle.isConnected, blocked: $0.blocked, waiting: $0.waiting, connections: $0.lifecycle.connections)
+        }
     }
 
     /// Starts the I/O thread. Idempotent.
     public func start() {
-        let first = shared.withLock { state in
-            defer { state.started = true }
-            return !state.started
-        }
-        guard first else { return }
-        let thread = Thread { [self] in run() }
+        guard shared.withLock({ $0.lifecycle.start() }) else { return }
+        let thread = Thread { [self] in runThread() }
         thread.name = "amqp-publisher"
         thread.start()
     }
@@ -110,7 +107,7 @@ public final class AMQPPublisher: Sendable {
         let group = Group(count: messages.count, deadline: .now + configuration.publishTimeout, completion: completion)
         enum Admission { case queuedFirst, queued, refused(AMQPError) }
         let admission: Admission = shared.withLock { state in
-            if state.stopping { return .refused(AMQPError(code: .closed, message: "the publisher is shutting down")) }
+            if !state.lifecycle.acceptsWork { return .refused(AMQPError(code: .closed, message: "the publisher is shutting down")) }
             if state.waiting + messages.count > configuration.maximumWaiting {
                 return .refused(AMQPError(code: .overloaded, message: "\(state.waiting) messages are already waiting for the broker"))
             }
@@ -127,16 +124,24 @@ public final class AMQPPublisher: Sendable {
     }
 
     /// Stops taking messages, publishes what was accepted, waits for their confirms (up to the drain
-    /// timeout), fails what is left with `.closed`, and closes the connection.
-    public func shutdown() async {
+    /// timeout), fails what is left with `.closed`, and closes the connection. Never started, it fails what
+    /// was handed over at once.
+    public func stop() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = shared.withLock { state in
-                state.stopping = true
-                if state.stopped || !state.started { return true }
-                state.onStopped.append(continuation)
-                return false
+            let (action, unsent) = shared.withLock { state in
+                let action = state.lifecycle.stop(waiter: continuation, now: .now, drainTimeout: configuration.drainTimeout)
+                guard case .resume = action else { return (action, [Item]()) }
+                defer { state.inbox.removeAll() }
+                return (action, state.inbox)
             }
-            if done { continuation.resume() } else { wakeup.signal() }
+            switch action {
+            case .resume(let waiters):
+                let closed = AMQPError(code: .closed, message: "the publisher stopped before it started")
+                for item in unsent { finish(item, .failure(closed)) }
+                for waiter in waiters { waiter.resume() }
+            case .wakeToDrain: wakeup.signal()
+            case .wait: break
+            }
         }
     }
 
@@ -171,34 +176,23 @@ public final class AMQPPublisher: Sendable {
         var inFlight = ConfirmTracker<Item>()
         var blocked = false
         var lastHeard = ContinuousClock.now
-        var backoff = Backoff()
     }
 
-    private func run() {
-        var drainDeadline: ContinuousClock.Instant?
+    /// The I/O thread: asks the lifecycle what to do each turn (connect, publish and read, or finish).
+    private func runThread() {
         while true {
-            let (incoming, stopping) = shared.withLock { state in
+            let next = shared.withLock { state in
                 defer { state.inbox.removeAll(keepingCapacity: true) }
-                return (state.inbox, state.stopping)
-            }
-            io.backlog.append(contentsOf: incoming)
-            if stopping {
-                if drainDeadline == nil { drainDeadline = .now + configuration.drainTimeout }
-                if io.backlog.isEmpty && io.inFlight.isEmpty { break }
-                if ContinuousClock.now >= drainDeadline! { break }
+                io.backlog.append(contentsOf: state.inbox)
+                return state.lifecycle.next(now: .now, holdsWork: !io.backlog.isEmpty || !io.inFlight.isEmpty)
             }
             expireBacklog()
             metrics.inFlight.record(io.inFlight.count)
             metrics.backlog.record(io.backlog.count)
-            guard let connection = io.connection ?? connect() else {
-                wakeup.wait(socket: -1, timeout: io.backoff.next())
-                continue
-            }
-            do {
-                try cycle(connection)
-            } catch {
-                lose(connection, because: error)
-            }
+            let turn = IOTurn(
+                wakeup: wakeup, connection: io.connection, connect: connect,
+                connectFailed: { self.shared.withLock { $0.lifecycle.connectFailed() } }, lose: lose)
+            if !turn.take(next, work: cycle) { break }
         }
         let leftover = AMQPError(code: .closed, message: "the publisher shut down before the broker confirmed")
         for item in io.inFlight.reset() { finish(item, .failure(leftover)) }
@@ -207,18 +201,16 @@ public final class AMQPPublisher: Sendable {
         io.connection?.close()
         io.connection = nil
         let waiters = shared.withLock { state in
-            state.stopped = true
-            state.connected = false
             let leftovers = state.inbox
             state.inbox.removeAll()
-            defer { state.onStopped.removeAll() }
-            return (state.onStopped, leftovers)
+            return (state.lifecycle.finished(), leftovers)
         }
         for item in waiters.1 { finish(item, .failure(leftover)) }
         for waiter in waiters.0 { waiter.resume() }
     }
 
-    private func connect() -> AMQPConnection? {
+    /// Opens the connection (declaring the topology, confirms on); false when it could not.
+    private func connect() -> Bool {
         do {
             let connection = try AMQPConnection(configuration: configuration.connection)
             try connection.declare(configuration.topology)
@@ -226,20 +218,16 @@ public final class AMQPPublisher: Sendable {
             io.connection = connection
             io.blocked = false
             io.lastHeard = .now
-            io.backoff.reset()
             let reconnect = shared.withLock {
-                $0.connected = true
                 $0.blocked = false
-                $0.connections += 1
-                return $0.connections > 1
+                return $0.lifecycle.connected()
             }
             if reconnect { metrics.reconnects.increment() }
             logger.info("publisher connected", metadata: ["broker": "\(configuration.connection.redacted)"])
-            return connection
+            return true
         } catch {
             logger.warning("publisher cannot connect", metadata: ["error": "\(error)"])
-            shared.withLock { $0.connected = false }
-            return nil
+            return false
         }
     }
 
@@ -317,7 +305,7 @@ public final class AMQPPublisher: Sendable {
             io.backlog.prepend(contentsOf: unconfirmed)
         }
         io.connection = nil
-        shared.withLock { $0.connected = false }
+        shared.withLock { $0.lifecycle.lost() }
     }
 
     /// What the publisher exports. One set per process: a service has one publisher (tests that run

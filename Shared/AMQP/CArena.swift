@@ -80,32 +80,20 @@ final class CArena {
     func properties(_ properties: MessageProperties) -> amqp_basic_properties_t {
         var p = amqp_basic_properties_t()
         var flags: UInt32 = 0
-        if let contentType = properties.contentType {
-            p.content_type = bytes(contentType)
-            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
+        // Each optional text property: its bytes in the arena and its flag, when present.
+        func text(_ value: String?, _ field: WritableKeyPath<amqp_basic_properties_t, amqp_bytes_t>, _ flag: some BinaryInteger) {
+            guard let value else { return }
+            p[keyPath: field] = bytes(value)
+            flags |= UInt32(flag)
         }
+        text(properties.contentType, \.content_type, AMQP_BASIC_CONTENT_TYPE_FLAG)
         p.delivery_mode = UInt8(properties.persistent ? AMQP_DELIVERY_PERSISTENT.rawValue : AMQP_DELIVERY_NONPERSISTENT.rawValue)
         flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
-        if let messageID = properties.messageID {
-            p.message_id = bytes(messageID)
-            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
-        }
-        if let userID = properties.userID {
-            p.user_id = bytes(userID)
-            flags |= UInt32(AMQP_BASIC_USER_ID_FLAG)
-        }
-        if let type = properties.type {
-            p.type = bytes(type)
-            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
-        }
-        if let appID = properties.appID {
-            p.app_id = bytes(appID)
-            flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
-        }
-        if let correlationID = properties.correlationID {
-            p.correlation_id = bytes(correlationID)
-            flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG)
-        }
+        text(properties.messageID, \.message_id, AMQP_BASIC_MESSAGE_ID_FLAG)
+        text(properties.userID, \.user_id, AMQP_BASIC_USER_ID_FLAG)
+        text(properties.type, \.type, AMQP_BASIC_TYPE_FLAG)
+        text(properties.appID, \.app_id, AMQP_BASIC_APP_ID_FLAG)
+        text(properties.correlationID, \.correlation_id, AMQP_BASIC_CORRELATION_ID_FLAG)
         if let timestamp = properties.timestamp {
             p.timestamp = timestamp
             flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)

@@ -49,23 +49,3 @@ final class Wakeup: @unchecked Sendable {
         return count > 0 && socket >= 0 && fds[1].revents != 0
     }
 }
-
-/// Exponential back-off with full jitter for reconnects: 100 ms doubling to 10 s.
-struct Backoff {
-    var initial: Duration = .milliseconds(100)
-    var maximum: Duration = .seconds(10)
-    private var attempt = 0
-
-    init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(10)) {
-        self.initial = initial
-        self.maximum = maximum
-    }
-
-    mutating func next() -> Duration {
-        let ceiling = min(maximum, initial * (1 << min(attempt, 16)))
-        attempt += 1
-        return ceiling * Double.random(in: 0.5...1.0)
-    }
-
-    mutating func reset() { attempt = 0 }
-}

@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
+import IOCore
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A fixed set of worker threads, each owning one `PostgresConnection`. Async callers hand a closure to
@@ -9,7 +11,11 @@ import Synchronization
 ///
 /// A broken connection is dropped and replaced when the worker takes its next job. The pool does not
 /// retry work by itself: callers decide (see `PostgresError.isRetryable`).
-public final class PostgresPool: Sendable {
+///
+/// Its life is a `ConnectionLifecycle` (each worker's link is its own): as a `Service` it starts its
+/// workers (and migrates, when configured to), and when its group stops it finishes the queued jobs and
+/// closes its connections. Work handed over before the start waits for it.
+public final class PostgresPool: ConnectionOwner {
     public struct Configuration: Sendable {
         /// `postgresql://user:password@host:port/database`
         public var url: String
@@ -23,13 +29,19 @@ public final class PostgresPool: Sendable {
         /// Longest a caller waits for a connection; work still queued after that is not run (`.timedOut`):
         /// its caller has given up or should be told to. Default 10 s.
         public var queueTimeout: Duration
+        /// Applied by `run()` once the workers started, before it serves on; nil, none.
+        public var migrateAtStart: Migrator?
 
-        public init(url: String, size: Int = 4, applicationName: String = "undersigned", maximumWaiting: Int = 1_000, queueTimeout: Duration = .seconds(10)) {
+        public init(
+            url: String, size: Int = 4, applicationName: String = "undersigned", maximumWaiting: Int = 1_000,
+            queueTimeout: Duration = .seconds(10), migrateAtStart: Migrator? = nil
+        ) {
             self.url = url
             self.size = size
             self.applicationName = applicationName
             self.maximumWaiting = maximumWaiting
             self.queueTimeout = queueTimeout
+            self.migrateAtStart = migrateAtStart
         }
     }
 
@@ -38,18 +50,72 @@ public final class PostgresPool: Sendable {
     private let configuration: Configuration
     // Taken jobs are cleared at once: a job's closure holds its whole batch (thousands of signatures),
     // and keeping up to a thousand done jobs until the next compaction kept hundreds of MB alive.
-    private let jobs = Mutex<(queue: [Job?], head: Int, closed: Bool)>(([], 0, false))
+    private let jobs = Mutex(Jobs())
     private let available = DispatchSemaphore(value: 0)
     private let logger: Logger
+    private var size: Int { max(1, configuration.size) }
+
+    private struct Jobs {
+        var queue: [Job?] = []
+        var head = 0
+        var lifecycle = ConnectionLifecycle<CheckedContinuation<Void, Never>>()
+        /// Worker threads not yet done.
+        var workers = 0
+    }
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        for index in 0..<max(1, configuration.size) {
+    }
+
+    /// Starts the worker threads. Idempotent.
+    public func start() {
+        let first = jobs.withLock { state in
+            guard state.lifecycle.start() else { return false }
+            state.workers = size
+            return true
+        }
+        guard first else { return }
+        for index in 0..<size {
             let worker = Worker(pool: self, index: index)
             let thread = Thread { worker.run() }
             thread.name = "postgres-\(index)"
             thread.start()
+        }
+    }
+
+    /// Starts, migrates when configured to, serves until graceful shutdown, then stops.
+    public func run() async throws {
+        start()
+        if let migrator = configuration.migrateAtStart {
+            do {
+                _ = try await withConnection { [logger] connection in try migrator.migrate(on: connection, logger: logger) }
+            } catch {
+                await stop()
+                throw error
+            }
+        }
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Takes no more work; returns once the jobs already queued ran and every connection is closed.
+    public func stop() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            act(on: jobs.withLock { $0.lifecycle.stop(waiter: waiter, now: .now, drainTimeout: nil) })
+        }
+    }
+
+    /// `stop()` without waiting for it; later calls fail with `.closed`.
+    public func requestStop() {
+        act(on: jobs.withLock { $0.lifecycle.stop(waiter: nil, now: .now, drainTimeout: nil) })
+    }
+
+    private func act(on stop: ConnectionLifecycle<CheckedContinuation<Void, Never>>.StopAction) {
+        switch stop {
+        case .resume(let waiters): for waiter in waiters { waiter.resume() }
+        case .wakeToDrain: for _ in 0..<size { available.signal() }  // each worker finds the queue closed once it is empty
+        case .wait: break
         }
     }
 
@@ -113,16 +179,6 @@ public final class PostgresPool: Sendable {
         (try? await query("SELECT 1")) != nil
     }
 
-    /// Stops the workers after the jobs already queued; later calls fail with `.closed`.
-    public func close() {
-        let wasOpen = jobs.withLock { state in
-            defer { state.closed = true }
-            return !state.closed
-        }
-        guard wasOpen else { return }
-        for _ in 0..<max(1, configuration.size) { available.signal() }
-    }
-
     private static func timedOut(after queueTimeout: Duration) -> PostgresError {
         PostgresError(code: .timedOut, message: "waited more than \(queueTimeout) for a database connection")
     }
@@ -131,7 +187,7 @@ public final class PostgresPool: Sendable {
 
     private func enqueue(_ job: @escaping Job) -> Enqueued {
         let outcome = jobs.withLock { state -> Enqueued in
-            guard !state.closed else { return .closed }
+            guard state.lifecycle.acceptsWork else { return .closed }
             guard state.queue.count - state.head < configuration.maximumWaiting else { return .full }
             state.queue.append(job)
             return .accepted
@@ -145,7 +201,7 @@ public final class PostgresPool: Sendable {
         jobs.withLock { $0.queue.count - $0.head }
     }
 
-    /// The next job, or nil when the pool is closed and drained.
+    /// The next job, or nil when the pool is stopping and its queue is empty.
     fileprivate func next() -> Job? {
         while true {
             available.wait()
@@ -160,11 +216,20 @@ public final class PostgresPool: Sendable {
                     }
                     return (job, false)
                 }
-                return (nil, state.closed)
+                return (nil, !state.lifecycle.acceptsWork)
             }
             if let job { return job }
             if done { return nil }
         }
+    }
+
+    /// The last worker done answers the stops.
+    fileprivate func workerDone() {
+        let waiters = jobs.withLock { state in
+            state.workers -= 1
+            return state.workers == 0 ? state.lifecycle.finished() : []
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Who answers a queued job's caller: the worker that takes it in time, or the timer at its deadline.
@@ -219,6 +284,7 @@ public final class PostgresPool: Sendable {
             }
             current?.close()
             current = nil
+            pool.workerDone()
         }
 
         func connection() throws -> PostgresConnection {

@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import IOCore
 import Logging
 import Metrics
 import Postgres
@@ -15,7 +16,8 @@ public protocol BatchHandler: Sendable {
 /// Consumes a queue in batches and wraps the handler with what every consumer needs: retry with
 /// back-off on transient failures, dead-lettering with a reason (confirmed before the ack), isolation of
 /// a poison message by retrying deliveries one at a time, metrics, and a graceful stop that finishes and
-/// acks the batch in hand.
+/// acks the batch in hand. The consumer is a service of its own, listed before the worker (so it stops
+/// after it): the worker only asks it to stop taking messages, then settles what it holds.
 public struct BatchWorker: Service {
     let consumer: AMQPConsumer
     let publisher: AMQPPublisher
@@ -50,21 +52,19 @@ public struct BatchWorker: Service {
     }
 
     public func run() async throws {
-        consumer.start()
         await withGracefulShutdownHandler {
-            for await batch in consumer.batches {
+            for await batch in consumer.batches {  // ends once the consumer stopped and the batch in hand is settled
                 await process(batch)
             }
         } onGracefulShutdown: {
             consumer.requestStop()
         }
-        await consumer.stop()
     }
 
     func process(_ batch: DeliveryBatch) async {
         let started = ContinuousClock.now
         batchMessages.record(batch.deliveries.count)
-        var backoff = Duration.milliseconds(50)
+        var failures = 0
         while true {
             do {
                 let dead = try await handler.handle(batch.deliveries)
@@ -81,13 +81,14 @@ public struct BatchWorker: Service {
                 return
             } catch where Self.isRetryable(error) {
                 retries.increment()
-                logger.warning("batch failed, retrying", metadata: ["queue": "\(queue)", "error": "\(error)", "in": "\(backoff)"])
-                if consumer.isStopping && backoff >= .seconds(2) {
+                let delay = Self.retry.delay(after: failures)
+                logger.warning("batch failed, retrying", metadata: ["queue": "\(queue)", "error": "\(error)", "in": "\(delay)"])
+                if consumer.isStopping && Self.retry.ceiling(after: failures) >= .seconds(2) {
                     // Shutting down and the failure persists: leave the batch unacked; the broker redelivers it.
                     return
                 }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                try? await Task.sleep(for: delay)
+                failures += 1
             } catch {
                 logger.error("batch failed; handling its messages one at a time", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 if await processOneByOne(batch) { return }
@@ -129,6 +130,9 @@ public struct BatchWorker: Service {
         try await publisher.publish(dead.map { $0.message(service: service, queue: queue, deadExchange: deadExchange) })
         deadLettered.increment(by: dead.count)
     }
+
+    /// A batch that failed for a passing reason is tried again after 50 ms, doubling to 5 s.
+    static let retry = Backoff(base: .milliseconds(50), maximum: .seconds(5))
 
     /// The process is stopping under the handler: the publisher shut down, or the pool closed.
     static func isShutdown(_ error: any Error) -> Bool {

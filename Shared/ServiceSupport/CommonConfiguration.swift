@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Models
 import Postgres
+import Store
 
 /// The settings every service shares, from `UNDERSIGNED_*` environment variables. Defaults work against
 /// the local servers that `scripts/up` starts.
@@ -108,7 +109,7 @@ public struct CommonConfiguration: Sendable {
     public var postgres: PostgresPool.Configuration {
         PostgresPool.Configuration(
             url: databaseURL, size: databasePoolSize, applicationName: instance, maximumWaiting: databaseMaximumWaiting,
-            queueTimeout: databaseQueueTimeout)
+            queueTimeout: databaseQueueTimeout, migrateAtStart: migrateOnStart ? Schema.migrator : nil)
     }
 
     /// The AMQP settings with a connection name for one role (`publisher`, `consumer`).

@@ -1,47 +1,5 @@
-import AMQP
 import Logging
-import Postgres
 import ServiceLifecycle
-import Store
-
-/// Keeps a `PostgresPool` for the life of the process; migrates at start when asked; closes it last.
-public struct DatabaseService: Service {
-    public let pool: PostgresPool
-    let migrate: Bool
-    let logger: Logger
-
-    public init(pool: PostgresPool, migrate: Bool, logger: Logger) {
-        self.pool = pool
-        self.migrate = migrate
-        self.logger = logger
-    }
-
-    public func run() async throws {
-        if migrate {
-            _ = try await pool.withConnection { [logger] connection in
-                try Schema.migrator.migrate(on: connection, logger: logger)
-            }
-        }
-        try? await gracefulShutdown()
-        pool.close()
-    }
-}
-
-/// Runs an `AMQPPublisher`; on shutdown, drains its confirms before the connection closes.
-public struct PublisherService: Service {
-    public let publisher: AMQPPublisher
-
-    public init(publisher: AMQPPublisher) {
-        self.publisher = publisher
-    }
-
-    public func run() async throws {
-        publisher.start()
-        try? await gracefulShutdown()
-        await publisher.shutdown()
-    }
-}
-
 
 /// Runs a service's endless loop until graceful shutdown cancels it, then returns instead of throwing the
 /// `CancellationError`: a service that throws makes its group cancel the others, cutting short the

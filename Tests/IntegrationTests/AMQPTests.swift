@@ -53,7 +53,7 @@ struct AMQPTests {
         #expect(batches >= 20)
         // Everything was acknowledged: nothing is left ready (unacked messages would be requeued on close).
         #expect(try await TestEnvironment.eventually(timeout: .seconds(10)) { try admin.queueStatus(names.dedupQueue).messages == 0 })
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("unsettled batches come back after the consumer goes away")
@@ -85,7 +85,7 @@ struct AMQPTests {
         await second.stop()
         #expect(seen == 50)
         #expect(redelivered == batch.deliveries.count)
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("a channel closed by the broker becomes a typed error, and the publisher carries on")
@@ -112,7 +112,7 @@ struct AMQPTests {
             #expect(error.replyCode == 406)
         }
         try await publisher.publish(message(names, 2))
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("an unroutable message fails as unroutable instead of disappearing")
@@ -129,7 +129,7 @@ struct AMQPTests {
             #expect(error.replyCode == 312)
         }
         try await good
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("more distinct routing keys than the interning cache holds: every message goes to its exchange on one connection")
@@ -147,7 +147,7 @@ struct AMQPTests {
         #expect(publisher.status.connections == 1, "a publish to a freed name closed the channel")
         let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
         #expect(try admin.queueStatus(names.dedupQueue).messages == 2_500)
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("heartbeats keep an idle connection alive")
@@ -162,6 +162,6 @@ struct AMQPTests {
         #expect(publisher.status.connected)
         try await publisher.publish(message(names, 2))
         #expect(publisher.status.connections == connectionsBefore, "the publisher had to reconnect: heartbeats were not sent")
-        await publisher.shutdown()
+        await publisher.stop()
     }
 }

@@ -72,7 +72,7 @@ struct FaultTests {
         }
         await consumer.stop()
         #expect(expected.subtracting(received).isEmpty, "confirmed messages were lost")
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("broker restarted mid-consume: the consumer resumes")
@@ -103,7 +103,7 @@ struct FaultTests {
         }
         await consumer.stop()
         #expect(received.count == 2000)
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     @Test("PostgreSQL restarted mid-batch: every signature is committed and counted exactly once")
@@ -125,7 +125,7 @@ struct FaultTests {
         #expect(try await TestEnvironment.eventually(timeout: .seconds(90)) { (try? await suite.total()) == 3000 })
         #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 3000)
         #expect(try Recount.check(on: try sandbox.connection).isConsistent)
-        await publisher.shutdown()
+        await publisher.stop()
         await suite.stop()
     }
 

@@ -47,7 +47,7 @@ struct IdempotencyTests {
             #expect(try await suite.total() == 5)
             #expect(try sandbox.rows("SELECT count(*) FROM petition_counts WHERE country = 'US' AND count > 0") == 0)
             #expect(try Recount.check(on: connection).isConsistent)
-            await publisher.shutdown()
+            await publisher.stop()
             await suite.stop()
         }
     }
@@ -78,7 +78,7 @@ struct IdempotencyTests {
         #expect(try sandbox.rows("SELECT count(*) FROM milestones") == 1)
         #expect(try await TestEnvironment.eventually { try sandbox.rows("SELECT count(*) FROM delivery_events") == 1 })
         #expect(try Recount.check(on: connection).isConsistent)
-        await publisher.shutdown()
+        await publisher.stop()
         await suite.stop()
     }
 
@@ -96,6 +96,7 @@ struct IdempotencyTests {
         }
         // A dedup that commits and publishes, then dies before its ack.
         let pool = PostgresPool(configuration: .init(url: sandbox.databaseURL, size: 1), logger: TestEnvironment.logger)
+        pool.start()
         let handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names,
                                       keys: try SignerKeyMaker(secret: TestEnvironment.signerSecret), logger: TestEnvironment.logger)
         let doomed = AMQPConsumer(
@@ -108,7 +109,7 @@ struct IdempotencyTests {
         let dead = try await handler.handle(batch.deliveries)
         #expect(dead.isEmpty)
         await doomed.stop()  // never acked: the broker requeues the batch
-        pool.close()
+        pool.requestStop()
         #expect(try sandbox.rows("SELECT count(*) FROM signatures") == batch.deliveries.count * 100)
 
         let suite = try await sandbox.start()
@@ -117,7 +118,7 @@ struct IdempotencyTests {
         #expect(try await suite.total() == 500)
         #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 500)
         #expect(try Recount.check(on: connection).isConsistent)
-        await publisher.shutdown()
+        await publisher.stop()
         await suite.stop()
     }
 
@@ -128,7 +129,7 @@ struct IdempotencyTests {
         let publisher = AMQPPublisher(configuration: .init(connection: TestEnvironment.amqp("test"), topology: .undersigned(names)), logger: TestEnvironment.logger)
         publisher.start()
         try await publisher.publish(OutgoingMessage(exchange: names.submittedExchange, routingKey: "test", body: Array("crashes every consumer".utf8)))
-        await publisher.shutdown()
+        await publisher.stop()
         let admin = try AMQPAdmin(configuration: TestEnvironment.amqp())
         var attempts = 0
         // Each consumer takes the message and dies without settling it.

@@ -61,7 +61,7 @@ struct LiveCountTests {
             request.headers.add(name: "if-none-match", value: etag)
             #expect(try await RunningSuite.send(request).status == 304)
             #expect(count.headers["cache-control"]?.contains("max-age") == true)
-            await publisher.shutdown()
+            await publisher.stop()
             await suite.stop()
         }
     }

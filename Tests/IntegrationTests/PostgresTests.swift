@@ -11,7 +11,8 @@ struct PostgresTests {
         let url = try TestEnvironment.makeDatabase(migrated: false)
         defer { TestEnvironment.dropDatabase(url) }
         let pool = PostgresPool(configuration: .init(url: url, size: 2), logger: TestEnvironment.logger)
-        defer { pool.close() }
+        pool.start()
+        defer { pool.requestStop() }
         try await pool.query("CREATE TABLE keyed (key bytea PRIMARY KEY, label text NOT NULL)")
         let keys = (0..<500).map { i in ByteA([UInt8(i >> 8), UInt8(i & 0xFF)] + Array(repeating: 0xAB, count: 30)) }
         let existing = Array(keys.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
@@ -40,7 +41,8 @@ struct PostgresTests {
         let url = try TestEnvironment.makeDatabase(migrated: false)
         defer { TestEnvironment.dropDatabase(url) }
         let pool = PostgresPool(configuration: .init(url: url, size: 1), logger: TestEnvironment.logger)
-        defer { pool.close() }
+        pool.start()
+        defer { pool.requestStop() }
         try await pool.query("CREATE TABLE t (id int PRIMARY KEY)")
         do {
             try await pool.transaction { connection in
@@ -70,7 +72,8 @@ struct PostgresTests {
         let url = try TestEnvironment.makeDatabase(migrated: false)
         defer { TestEnvironment.dropDatabase(url) }
         let pool = PostgresPool(configuration: .init(url: url, size: 2), logger: TestEnvironment.logger)
-        defer { pool.close() }
+        pool.start()
+        defer { pool.requestStop() }
         for _ in 0..<300 {
             let batch = Batch()
             _ = try await pool.withConnection { [batch] connection in
@@ -91,7 +94,8 @@ struct PostgresTests {
         defer { TestEnvironment.dropDatabase(url) }
         let pool = PostgresPool(
             configuration: .init(url: url, size: 1, maximumWaiting: 2, queueTimeout: .milliseconds(300)), logger: TestEnvironment.logger)
-        defer { pool.close() }
+        pool.start()
+        defer { pool.requestStop() }
         try await pool.query("CREATE TABLE ran (job int)")
         // The only connection is busy for three seconds (the others are queued only once it is running:
         // tasks do not start in the order they are made).
@@ -137,7 +141,8 @@ struct PostgresTests {
         let url = try TestEnvironment.makeDatabase(migrated: false)
         defer { TestEnvironment.dropDatabase(url) }
         let pool = PostgresPool(configuration: .init(url: url, size: 1), logger: TestEnvironment.logger)
-        defer { pool.close() }
+        pool.start()
+        defer { pool.requestStop() }
         let pid = try await pool.withConnection { $0.backendPID }
         let admin = try PostgresConnection(url: url)
         try admin.query("SELECT pg_terminate_backend(\(pid))")

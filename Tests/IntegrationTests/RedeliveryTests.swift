@@ -92,7 +92,7 @@ struct RedeliveryTests {
         #expect(try await suite.total() == 301)
         #expect(try sandbox.rows("SELECT count(*) FROM signatures") == 301)
         #expect(try Recount.check(on: try sandbox.connection).isConsistent)
-        await publisher.shutdown()
+        await publisher.stop()
         await suite.stop()
     }
 
@@ -154,7 +154,7 @@ struct RedeliveryTests {
         let rejected = try connection.query("SELECT position, field FROM rejected_signatures WHERE envelope_id = \(mixedID) ORDER BY position")
         #expect(try rejected.map { try $0.decode(Int.self, 0) } == [3, 7])
         #expect(try rejected.map { try $0.decode(String.self, 1) } == ["email", "country"])
-        await publisher.shutdown()
+        await publisher.stop()
         await suite.stop()
     }
 }

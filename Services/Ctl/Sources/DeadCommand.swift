@@ -81,7 +81,7 @@ struct DeadCommand: AsyncParsableCommand {
                     return .requeue
                 }
             }
-            await publisher.shutdown()
+            await publisher.stop()
             let kept = refused.withLock { $0 }
             print("requeued \(letters.count - kept) message(s) from \(options.queue).dead"
                 + (kept > 0 ? "; \(kept) kept there: their origin is not an exchange that feeds \(options.queue) (forged or foreign)" : ""))
@@ -271,7 +271,7 @@ extension DeadLetters {
                 return .ack
             }
         }
-        await publisher.shutdown()
+        await publisher.stop()
         return removed.withLock { $0 }
     }
 }

@@ -157,7 +157,7 @@ struct LoadCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        await publisher.shutdown()
+        await publisher.stop()
     }
 
     static func body(_ signer: SignerFactory.Signer) -> [UInt8] {

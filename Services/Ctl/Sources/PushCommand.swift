@@ -97,11 +97,11 @@ struct PushCommand: AsyncParsableCommand {
             }
         } catch {
             progress?.cancel()
-            await publisher.shutdown()
+            await publisher.stop()
             throw CommandFailure("push stopped: \(error). Run the same command again to send the rest (confirmed envelopes are not sent twice).")
         }
         progress?.cancel()
-        await publisher.shutdown()
+        await publisher.stop()
         let elapsed = (ContinuousClock.now - started).inSeconds
         let sent = pending.reduce(0) { $0 + $1.count }
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -43,10 +43,10 @@ public enum DedupService {
         return OperationsApplication.build(
             name: "dedup", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: consumers,
             services: [
-                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher),
+                pool, publisher,
                 PartnerQueues(pool: pool, consumers: consumers, names: names, interval: configuration.partnerRefresh, logger: logger),
                 EmailRulesWatcher(pool: pool, box: rules, interval: configuration.rulesRefresh, logger: logger),
-            ] + workers,
+            ] + consumers + workers,
             server: common.httpServer, onServerRunning: onServerRunning, logger: logger)
     }
 }

@@ -1,5 +1,6 @@
 import AMQP
 import Hummingbird
+import IOCore
 import Logging
 import Postgres
 import ServiceSupport
@@ -64,8 +65,7 @@ public enum DeliveryService {
         return OperationsApplication.build(
             name: "delivery", port: configuration.opsPort, pool: pool, publisher: publisher, consumers: [milestones.0, receipts.0],
             services: [
-                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), milestones.1,
-                receipts.1, webhooks, runner, scheduler, mailer, SwitchWatcher(pool: pool, board: switches, logger: logger),
+                pool, publisher, milestones.0, receipts.0, milestones.1, receipts.1, webhooks, runner, scheduler, mailer, SwitchWatcher(pool: pool, board: switches, logger: logger),
             ],
             server: common.httpServer, onServerRunning: onServerRunning, logger: logger)
     }

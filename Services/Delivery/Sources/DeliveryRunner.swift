@@ -1,4 +1,5 @@
 import Foundation
+import IOCore
 import Logging
 import Metrics
 import Models

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IOCore
 import Logging
 import Metrics
 import Models

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IOCore
 import Logging
 import Models
 import NIOCore
@@ -68,16 +69,6 @@ extension Outbox {
         case .refused(let status, let error):
             try attemptFailed(id, status: status, error: error, retryAfter: .zero, final: true, on: connection)
         }
-    }
-}
-
-/// Exponential back-off with jitter: base × 2^attempts, at most `maximum`, times a random 0.5–1.
-struct Backoff: Sendable {
-    var base: Duration
-    var maximum: Duration = .seconds(300)
-
-    func delay(after attempts: Int) -> Duration {
-        min(base * (1 << min(attempts, 20)), maximum) * Double.random(in: 0.5...1.0)
     }
 }
 

@@ -81,8 +81,8 @@ public enum IntakeService {
             router: router, server: common.publicHTTPServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-intake"),
             services: [
-                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger),
-                PublisherService(publisher: publisher),
+                pool,
+                publisher,
                 batcher,
                 BlockListRefresher(pool: pool, guardian: abuse, logger: logger),
                 SwitchWatcher(pool: pool, board: switches, logger: logger),

@@ -40,7 +40,7 @@ public enum TallyService {
             router: router, server: common.publicHTTPServer,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "undersigned-tally"),
             services: [
-                DatabaseService(pool: pool, migrate: common.migrateOnStart, logger: logger), PublisherService(publisher: publisher), worker, live,
+                pool, publisher, consumer, worker, live,
                 SwitchWatcher(pool: pool, board: switches, logger: logger),
                 OperationsApplication.build(
                     name: "tally-ops", host: configuration.host, port: configuration.opsPort,
