@@ -89,6 +89,8 @@ let package = Package(
             path: "Shared/AMQP",
             swiftSettings: swiftSettings
         ),
+        // Undersigned's own exchanges, queues, broker accounts and message contracts, over the generic AMQP layer.
+        .target(name: "Messaging", dependencies: ["AMQP", "Models"], path: "Shared/Messaging", swiftSettings: swiftSettings),
         .target(
             name: "Postgres",
             dependencies: ["CLibPQ", "IOCore", lifecycle, logging],
@@ -118,7 +120,7 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "AMQP", "IOCore", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
+                "AMQP", "IOCore", "Messaging", "Postgres", "Models", "Store", hummingbird, lifecycle, logging, metrics,
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -129,23 +131,23 @@ let package = Package(
         ),
     ]
         + service("Intake", dependencies: [
-            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "AMQP", "Messaging", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
-        + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics])
+        + service("Dedup", dependencies: ["ServiceSupport", "AMQP", "Messaging", "Postgres", "Store", "Models", lifecycle, logging, metrics])
         + service("Tally", dependencies: [
-            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "AMQP", "Messaging", "Postgres", "Store", "Models", hummingbird, lifecycle, logging, metrics,
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ])
         + service("Delivery", dependencies: [
-            "ServiceSupport", "Pages", "IOCore", "AMQP", "Postgres", "Store", "Models", lifecycle, logging, metrics,
+            "ServiceSupport", "Pages", "IOCore", "AMQP", "Messaging", "Postgres", "Store", "Models", lifecycle, logging, metrics,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ] + nio)
         + service("Ctl", dependencies: [
-            "ServiceSupport", "Pages", "AMQP", "Postgres", "Store", "Models", logging,
+            "ServiceSupport", "Pages", "AMQP", "Messaging", "Postgres", "Store", "Models", logging,
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -159,7 +161,7 @@ let package = Package(
             .testTarget(
                 name: "UnitTests",
                 dependencies: [
-                    "AMQP", "IOCore", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages", "Ctl",
+                    "AMQP", "IOCore", "Messaging", "Postgres", "ServiceSupport", "Store", "Intake", "Dedup", "Tally", "Delivery", "Pages", "Ctl",
                     .product(name: "NIOEmbedded", package: "swift-nio"),
                 ],
                 path: "Tests/UnitTests",
@@ -168,7 +170,7 @@ let package = Package(
             .testTarget(
                 name: "IntegrationTests",
                 dependencies: [
-                    "AMQP", "Postgres", "Store", "Models", "ServiceSupport",
+                    "AMQP", "Messaging", "Postgres", "Store", "Models", "ServiceSupport",
                     "Intake", "Dedup", "Tally", "Delivery", lifecycle, logging,
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),

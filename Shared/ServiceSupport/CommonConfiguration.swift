@@ -1,7 +1,8 @@
-import Foundation
 import AMQP
+import Foundation
 import Hummingbird
 import HummingbirdCore
+import Messaging
 import Models
 import Postgres
 import Store

@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Messaging
 import Models
 import Postgres
 import Store

@@ -5,6 +5,7 @@ import Delivery
 import Foundation
 import Intake
 import Logging
+import Messaging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle

@@ -1,4 +1,5 @@
 import AMQP
+import Messaging
 import Models
 @testable import ServiceSupport
 import Testing

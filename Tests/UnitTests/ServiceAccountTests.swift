@@ -1,4 +1,5 @@
 import AMQP
+import Messaging
 import Testing
 
 /// Each service's broker login may write, read and configure exactly what it needs (its patterns,

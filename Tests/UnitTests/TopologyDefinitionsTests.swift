@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Messaging
 import Testing
 
 /// `deploy/rabbitmq/definitions.json` (loaded by the broker in docker-compose and Kubernetes) and the

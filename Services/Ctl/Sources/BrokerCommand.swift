@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import Messaging
 
 /// The broker as the services need it: the topology declared once by an administrator, and one login per
 /// service with only the permissions it needs (`ServiceAccount`).

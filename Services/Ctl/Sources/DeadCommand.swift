@@ -1,6 +1,7 @@
 import AMQP
 import ArgumentParser
 import Foundation
+import Messaging
 import Models
 import ServiceSupport
 import Synchronization

@@ -2,6 +2,7 @@ import AMQP
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Messaging
 import Models
 import NIOCore
 import Synchronization
@@ -121,7 +122,7 @@ struct LoadCommand: AsyncParsableCommand {
                                  window: max(concurrency, 1), publishTimeout: .seconds(60)),
             logger: Environment.logger)
         publisher.start()
-        let exchange = environment.common.topology.submittedExchange
+        let names = environment.common.topology
         let next = Cursor()
         let size = envelope
         let retries = retries
@@ -134,10 +135,7 @@ struct LoadCommand: AsyncParsableCommand {
                         guard first < plan.count else { return }
                         try await pacer.wait(for: first)
                         let signers = (first..<min(first + size, plan.count)).map { plan.signer(at: $0) }
-                        let message = OutgoingMessage(
-                            exchange: exchange, routingKey: "loadgen",
-                            body: WireCodec.encode(Envelope(signatures: signers.map { Self.signature($0, petition: petition) })),
-                            properties: MessageProperties(type: Envelope.schema, appID: "undersigned-loadgen"))
+                        let message = Envelope(signatures: signers.map { Self.signature($0, petition: petition) }).message(names, from: .loadgen)
                         for attempt in 0...retries {
                             let start = ContinuousClock.now
                             do {

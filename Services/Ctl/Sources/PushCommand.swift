@@ -3,6 +3,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Messaging
 import Models
 import NIOCore
 import ServiceSupport
@@ -69,7 +70,7 @@ struct PushCommand: AsyncParsableCommand {
         let progress = quiet ? nil : Task { await stats.showProgress() }
         let pacer = Pacer(rate: rate)
         let next = Cursor()
-        let exchange = TopologyNames(prefix: "").partnersExchange
+        let names = TopologyNames(prefix: "")
         let partner = partner
         let started = ContinuousClock.now
         do {
@@ -82,11 +83,8 @@ struct PushCommand: AsyncParsableCommand {
                             let envelope = pending[index]
                             try await pacer.wait(for: pending[..<index].reduce(0) { $0 + $1.count })
                             let start = ContinuousClock.now
-                            try await publisher.publish(OutgoingMessage(
-                                exchange: exchange, routingKey: "\(partner).\(batchID)", body: envelope.body,
-                                properties: MessageProperties(
-                                    messageID: batchID, userID: partner, type: Envelope.schema, appID: "undersigned-push",
-                                    headers: ["x-first-row": .int(Int64(envelope.firstRow))])))
+                            try await publisher.publish(
+                                Envelope.fromPartner(envelope.body, partner: partner, batchID: batchID, firstRow: envelope.firstRow, via: .partner, names))
                             stats.sent(latency: ContinuousClock.now - start, count: envelope.count)
                             stats.acknowledged(count: envelope.count)
                             try state.confirmed(envelope.firstRow)

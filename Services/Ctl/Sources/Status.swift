@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import Messaging
 import Store
 
 struct Status: ParsableCommand {

@@ -1,6 +1,7 @@
 import AMQP
 import Hummingbird
 import Logging
+import Messaging
 import Models
 import Postgres
 import ServiceLifecycle

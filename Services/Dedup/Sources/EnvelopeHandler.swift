@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Logging
+import Messaging
 import Metrics
 import Models
 import Postgres
@@ -75,26 +76,8 @@ struct EnvelopeHandler: BatchHandler {
             try SignatureStore.record(receipts, on: connection)
             return (outcome, receipts)
         }
-        var start = 0
-        var messages: [OutgoingMessage] = []
-        while start < outcome.accepted.count {
-            let end = min(start + Self.eventsPerMessage, outcome.accepted.count)
-            let body = WireCodec.encode(SignaturesAccepted(events: Array(outcome.accepted[start..<end])))
-            messages.append(OutgoingMessage(
-                exchange: names.acceptedExchange, routingKey: "accepted", body: body,
-                properties: MessageProperties(type: SignaturesAccepted.schema, appID: "undersigned-dedup")))
-            start = end
-        }
-        // Receipts go to the partner's own queue when it has one (not mandatory: they are also kept for
-        // GET /v1/partners/batches/{id}).
-        for (_, receipt) in receipts {
-            messages.append(OutgoingMessage(
-                exchange: names.partnerReceiptsExchange, routingKey: receipt.partner, body: WireCodec.encode(receipt),
-                properties: MessageProperties(
-                    messageID: "receipt:\(receipt.partner):\(receipt.envelopeID?.uuidString.lowercased() ?? receipt.batchID)", type: PartnerReceipt.schema,
-                    appID: "undersigned-dedup", correlationID: receipt.batchID),
-                mandatory: false))
-        }
+        let messages = SignaturesAccepted.messages(outcome.accepted, perMessage: Self.eventsPerMessage, names, from: .dedup)
+            + receipts.map { $0.1.message(names) }
         try await publisher.publish(messages)
         newSignatures.increment(by: outcome.newCount)
         duplicates.increment(by: outcome.duplicateCount)

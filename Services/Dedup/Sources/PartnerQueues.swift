@@ -1,5 +1,6 @@
 import AMQP
 import Logging
+import Messaging
 import Postgres
 import ServiceLifecycle
 import ServiceSupport

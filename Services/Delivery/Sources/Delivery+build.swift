@@ -2,6 +2,7 @@ import AMQP
 import Hummingbird
 import IOCore
 import Logging
+import Messaging
 import Postgres
 import ServiceSupport
 import Store

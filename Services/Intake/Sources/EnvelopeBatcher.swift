@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Logging
+import Messaging
 import Models
 import ServiceLifecycle
 import Synchronization
@@ -12,16 +13,16 @@ public final class EnvelopeBatcher: Service, Sendable {
     private typealias Waiter = CheckedContinuation<Void, any Error>
 
     private let publisher: AMQPPublisher
-    private let exchange: String
+    private let names: TopologyNames
     private let size: Int
     private let delay: Duration
     private let pending = Mutex<[(Signature, Waiter)]>([])
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(publisher: AMQPPublisher, exchange: String, size: Int, delay: Duration) {
+    public init(publisher: AMQPPublisher, names: TopologyNames, size: Int, delay: Duration) {
         self.publisher = publisher
-        self.exchange = exchange
+        self.names = names
         self.size = size
         self.delay = delay
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -69,12 +70,7 @@ public final class EnvelopeBatcher: Service, Sendable {
 
     private func publish(_ group: [(Signature, Waiter)]) {
         let envelope = Envelope(signatures: group.map(\.0))
-        let message = OutgoingMessage(
-            exchange: exchange, routingKey: "intake",
-            body: WireCodec.encode(envelope),
-            properties: MessageProperties(
-                messageID: envelope.envelopeID.uuidString, type: Envelope.schema, appID: "undersigned-intake",
-                timestamp: UInt64(envelope.sentAt.timeIntervalSince1970)))
+        let message = envelope.message(names, from: .intake)
         let waiters = group.map(\.1)
         publisher.publish([message]) { result in
             for waiter in waiters { waiter.resume(with: result.mapError { $0 as any Error }) }

@@ -1,7 +1,8 @@
 import AMQP
+import Foundation
 import Hummingbird
 import Logging
-import Foundation
+import Messaging
 import Postgres
 import ServiceLifecycle
 import ServiceSupport
@@ -26,7 +27,7 @@ public enum IntakeService {
                 publishTimeout: configuration.publishTimeout),
             logger: logger)
         let batcher = EnvelopeBatcher(
-            publisher: publisher, exchange: names.submittedExchange, size: configuration.envelopeSize,
+            publisher: publisher, names: names, size: configuration.envelopeSize,
             delay: configuration.envelopeDelay)
         let readiness = Readiness()
         readiness.add("broker") { publisher.status.connected }
@@ -46,7 +47,7 @@ public enum IntakeService {
         signing.add(to: router)
         KioskRoutes(directory: directory, publicURL: common.publicURL).add(to: router)
         SigningPageRoutes(directory: directory, signing: signing, abuse: abuse, publicURL: common.publicURL).add(to: router)
-        VerificationRoutes(pool: pool, publisher: publisher, exchange: names.acceptedExchange, tokens: configuration.verificationTokens).add(to: router)
+        VerificationRoutes(pool: pool, publisher: publisher, names: names, tokens: configuration.verificationTokens).add(to: router)
         let admin = AdminToken(configuration.adminToken)
         router.get("/v1/ops/trending") { request, _ in
             try admin.check(request)
@@ -73,7 +74,7 @@ public enum IntakeService {
         }
         router.middlewares.add(MethodNotAllowedMiddleware(["/v1/ops/trending": [.get], "/v1/ops/petitions/:slug/sources": [.get]]))
         PartnerBatchRoutes(
-            pool: pool, publisher: publisher, exchange: names.submittedExchange, logger: logger,
+            pool: pool, publisher: publisher, names: names, logger: logger,
             maximumRows: configuration.partnerBatchMaximumRows, maximumBytes: configuration.partnerBatchMaximumBytes
         ).add(to: router)
 

@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import Models
 import Postgres
 import ServiceSupport
@@ -16,7 +17,7 @@ import Store
 struct PartnerBatchRoutes {
     let pool: PostgresPool
     let publisher: AMQPPublisher
-    let exchange: String
+    let names: TopologyNames
     let logger: Logger
     let maximumRows: Int
     let maximumBytes: Int
@@ -77,7 +78,7 @@ struct PartnerBatchRoutes {
 
         var reader = PartnerBatchReader(format: format)
         var assembler = PartnerEnvelopeAssembler(partner: partner.name, petition: petition, batchID: batchID, size: Self.envelopeSize)
-        var sender = EnvelopeSender(publisher: publisher, exchange: exchange, partner: partner.name, batchID: batchID)
+        var sender = EnvelopeSender(publisher: publisher, names: names, partner: partner.name, batchID: batchID)
         var rows = 0
         var bytes = 0
         var problems: [(row: Int, field: String, reason: String)] = []
@@ -171,26 +172,22 @@ struct PartnerBatchRoutes {
 /// Publishes an upload's envelopes with at most `PartnerBatchRoutes.inFlight` awaiting their confirm.
 struct EnvelopeSender {
     let publisher: AMQPPublisher
-    let exchange: String
+    let names: TopologyNames
     let partner: String
     let batchID: String
     private var pending: [Task<Void, any Error>] = []
     private(set) var sent = 0
 
-    init(publisher: AMQPPublisher, exchange: String, partner: String, batchID: String) {
+    init(publisher: AMQPPublisher, names: TopologyNames, partner: String, batchID: String) {
         self.publisher = publisher
-        self.exchange = exchange
+        self.names = names
         self.partner = partner
         self.batchID = batchID
     }
 
     mutating func send(_ envelope: PartnerEnvelopeAssembler.Assembled) async throws {
         if pending.count >= PartnerBatchRoutes.inFlight { try await pending.removeFirst().value }
-        let message = OutgoingMessage(
-            exchange: exchange, routingKey: "partner.\(partner)", body: envelope.body,
-            properties: MessageProperties(
-                messageID: batchID, type: Envelope.schema, appID: "undersigned-intake",
-                headers: ["x-partner": .string(partner), "x-first-row": .int(Int64(envelope.firstRow))]))
+        let message = Envelope.fromPartner(envelope.body, partner: partner, batchID: batchID, firstRow: envelope.firstRow, via: .intake, names)
         pending.append(Task { [publisher] in try await publisher.publish(message) })
         sent += 1
     }

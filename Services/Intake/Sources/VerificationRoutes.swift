@@ -2,6 +2,7 @@ import AMQP
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import Models
 import Postgres
 import ServiceSupport
@@ -16,7 +17,7 @@ import Store
 struct VerificationRoutes {
     let pool: PostgresPool
     let publisher: AMQPPublisher
-    let exchange: String
+    let names: TopologyNames
     let tokens: VerificationToken?
 
     func add<Context: RequestContext>(to router: Router<Context>) {
@@ -29,9 +30,7 @@ struct VerificationRoutes {
         router.post("/v1/verify/:token") { _, context in
             let signature = try await check(context.parameters.get("token") ?? "")
             if !signature.verified {
-                let message = OutgoingMessage(
-                    exchange: exchange, routingKey: "accepted", body: WireCodec.encode(SignaturesAccepted(events: [signature.event])),
-                    properties: MessageProperties(type: SignaturesAccepted.schema, appID: "undersigned-intake"))
+                let message = SignaturesAccepted(events: [signature.event]).message(names, from: .intake)
                 do {
                     try await publisher.publish(message)
                 } catch {

@@ -1,6 +1,7 @@
 import AMQP
 import Foundation
 import Logging
+import Messaging
 import Metrics
 import Models
 import Postgres
@@ -54,13 +55,7 @@ struct AcceptedHandler: BatchHandler {
     private func publishMilestones() async throws {
         let milestones = try await pool.withConnection { connection in try CountStore.unpublishedMilestones(on: connection) }
         guard !milestones.isEmpty else { return }
-        try await publisher.publish(milestones.map { milestone in
-            OutgoingMessage(
-                exchange: names.milestonesExchange, routingKey: milestone.petition, body: WireCodec.encode(milestone),
-                properties: MessageProperties(
-                    messageID: "milestone:\(milestone.petition):\(milestone.threshold)", type: MilestoneReached.schema,
-                    appID: "undersigned-tally"))
-        })
+        try await publisher.publish(milestones.map { $0.message(names) })
         try await pool.withConnection { connection in try CountStore.markPublished(milestones, on: connection) }
         for milestone in milestones {
             logger.notice("milestone reached", metadata: ["petition": "\(milestone.petition)", "threshold": "\(milestone.threshold)"])

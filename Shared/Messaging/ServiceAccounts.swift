@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 
 /// Each service's own broker login and the least it may do (RabbitMQ's configure, write and read
