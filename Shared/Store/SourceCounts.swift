@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Postgres
 
 /// Where a petition's signatures came from (`source`: `web`, `screen:main`, `utm:newsletter`,
@@ -21,9 +22,6 @@ public enum SourceCounts {
 
     /// The channel of a source: the same rule as the database's `signature_channel`.
     public static func channel(of source: String) -> String {
-        if source.hasPrefix("kiosk:") { return "kiosk" }
-        if source == "paper" || source.hasPrefix("paper:") { return "paper" }
-        if source.hasPrefix("partner:") { return "partner" }
-        return "web"
+        SignatureSource(stored: source).channel.rawValue
     }
 }

@@ -159,7 +159,7 @@ struct EnvelopeHandler: BatchHandler {
             let position = positions.next() ?? 0
             // A partner's signatures are counted under the partner, whatever source it wrote: `paper:PARTNER`
             // for the paper forms it typed in (source `paper`), else `partner:PARTNER`.
-            if let partner { signature.source = (signature.source == "paper" ? "paper:" : "partner:") + partner }
+            if let partner { signature.source = SignatureSource(stored: signature.source).vouched(byPartner: partner).stored }
             do throws(ValidationProblem) {
                 let email = try CanonicalEmail(signature.email, rules: rules)
                 let key = keys.key(for: email)

@@ -100,7 +100,7 @@ struct SignatureRequest {
     static func publicSource(_ source: String?) throws(ValidationProblem) -> String {
         guard let source, !source.trimmingWhitespace().isEmpty else { return "web" }
         let checked = try Signature.validateSource(source)
-        if checked.hasPrefix("partner") || checked.hasPrefix("paper") || checked.hasPrefix("kiosk") {
+        if SignatureSource.isReserved(checked) {
             throw ValidationProblem(field: "source", reason: "partner, paper and kiosk sources are set by their own channels, not by a signer")
         }
         return checked

@@ -111,7 +111,7 @@ struct SignatureRoutes {
             }
             // While a rehearsal is on, its petition takes the signature (never the real count).
             signature = try fields.signature(petition: entry.petition.signingSlug, versions: entry.texts)
-            if let kioskName { signature.source = "kiosk:" + kioskName }
+            if let kioskName { signature.source = SignatureSource.kiosk(kioskName).stored }
             try abuse.admit(email: signature.email)
         } catch let problem as ValidationProblem {
             rejected.increment()

@@ -44,7 +44,7 @@ struct AcceptedHandler: BatchHandler {
             }
             counted.increment(by: events.count)
             let now = Date()
-            for event in events where !event.source.hasPrefix("partner") {
+            for event in events where SignatureSource(stored: event.source).channel != .partner {
                 endToEnd.recordSeconds(max(0, now.timeIntervalSince(event.signedAt)))
             }
         }
