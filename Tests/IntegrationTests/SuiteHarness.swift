@@ -6,6 +6,7 @@ import Foundation
 import Intake
 import Logging
 import Messaging
+import Models
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -48,9 +49,9 @@ final class RunningSuite: Sendable {
             configuration: { var intake = IntakeConfiguration(common: common("intake", 0), host: "127.0.0.1", port: 0); intake.opsPort = 0; return intake }(),
             logger: logger, onServerRunning: { await ports.set("intake", $0) }, onOperationsRunning: { await ports.set("intake-ops", $0) }))
         for index in 0..<dedupInstances {
-            var dedup = DedupConfiguration(common: common("dedup", index), signerSecret: TestEnvironment.signerSecret, opsPort: 0)
+            var dedup = DedupConfiguration(common: common("dedup", index), keys: try SignerKeyMaker(secret: TestEnvironment.signerSecret), opsPort: 0)
             dedup.partnerRefresh = .milliseconds(200)
-            services.append(try DedupService.build(
+            services.append(DedupService.build(
                 configuration: dedup,
                 logger: logger, onServerRunning: { await ports.set("dedup-\(index)", $0) }))
         }

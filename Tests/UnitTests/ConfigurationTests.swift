@@ -1,6 +1,7 @@
 import AMQP
 import Dedup
 import Intake
+import Models
 import ServiceSupport
 import Tally
 import Testing
@@ -70,16 +71,22 @@ struct ConfigurationTests {
             #expect(error.description.contains("UNDERSIGNED_SIGNER_SECRET"))
             #expect(!error.description.contains("deadbeef"))
         }
-        let dedup = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret])
-        #expect(dedup.signerSecret.count == 32)
+        // Parsed once, into the keys themselves: hex and base64 of the same secret key signers alike.
+        let email = try CanonicalEmail("festival@example.org")
+        let hex = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": "abcdef1234567890abcdef1234567890abcdef1234567890abcdef1234567890"])
         let base64 = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="])
-        #expect(base64.signerSecret.count == 32)
+        #expect(hex.keys.key(for: email) == base64.keys.key(for: email))
+        #expect(try hex.keys.key(for: email) != DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret]).keys.key(for: email))
+        #expect(hex.sealer == nil, "no data keys, no sealer")
+        #expect(throws: ConfigurationError.self) {
+            try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret, "UNDERSIGNED_DATA_KEYS": "1:short"])
+        }
     }
 
     @Test("dedup's defaults are one set: from the environment as from the initialiser; a batch above the prefetch is refused at start")
     func dedupDefaultsAreWrittenOnce() throws {
         let read = try DedupConfiguration(environment: ["UNDERSIGNED_SIGNER_SECRET": secret])
-        let made = DedupConfiguration(common: read.common, signerSecret: read.signerSecret)
+        let made = DedupConfiguration(common: read.common, keys: read.keys)
         #expect(read.prefetch == made.prefetch && read.batchSize == made.batchSize && read.consumers == made.consumers)
         #expect(read.opsPort == made.opsPort && read.verificationTime == made.verificationTime && read.partnerRefresh == made.partnerRefresh)
         #expect(read.batchSize <= read.prefetch, "a batch the broker can fill")

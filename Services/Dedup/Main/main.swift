@@ -3,4 +3,4 @@ import ServiceSupport
 
 await ServiceMain.run(
     "dedup", configuration: DedupConfiguration.init(environment:), logLevel: \.common.logLevel,
-    application: { configuration, logger in try DedupService.build(configuration: configuration, logger: logger) })
+    application: { configuration, logger in DedupService.build(configuration: configuration, logger: logger) })

@@ -14,10 +14,9 @@ public enum DedupService {
     public static func build(
         configuration: DedupConfiguration, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
+    ) -> some ApplicationProtocol {
         let common = configuration.common
         let names = common.topology
-        let keys = try SignerKeyMaker(secret: configuration.signerSecret)
         let pool = PostgresPool(configuration: common.postgres, logger: logger)
         let publisher = AMQPPublisher(
             configuration: .init(connection: common.amqp(role: "publisher"), topology: .undersigned(names)), logger: logger)
@@ -32,9 +31,9 @@ public enum DedupService {
                 logger: logger)
         }
         let rules = EmailRulesBox()
-        let sealer = configuration.dataKeys.flatMap { try? ContactSealer(keys: $0) }
+        let sealer = configuration.sealer
         if sealer == nil { logger.notice("UNDERSIGNED_DATA_KEYS is not set: no signer's address is kept, even with their consent") }
-        var handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: keys, rules: rules, sealer: sealer, logger: logger)
+        var handler = EnvelopeHandler(pool: pool, publisher: publisher, names: names, keys: configuration.keys, rules: rules, sealer: sealer, logger: logger)
         handler.verificationTime = configuration.verificationTime
         let workers: [any Service] = consumers.map { consumer in
             BatchWorker(
