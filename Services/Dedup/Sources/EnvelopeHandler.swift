@@ -141,6 +141,15 @@ struct EnvelopeHandler: BatchHandler {
             }
             partner = checked
         }
+        // A petition that confirms signatures by e-mail needs the data keys to seal the address for the
+        // mail. Without them it is the deployment that is wrong, not the signer: the whole envelope waits
+        // in the dead letters, with the reason, to be requeued once the keys are set.
+        if sealer == nil, let petition = envelope.signatures.first(where: { verifying.contains($0.petition) })?.petition {
+            logger.error("a petition confirms signatures by e-mail, but UNDERSIGNED_DATA_KEYS is not set", metadata: ["petition": "\(petition)"])
+            return .failure(DeadLetter(
+                delivery: delivery, code: "not_configured",
+                reason: "petition \(petition) confirms signatures by e-mail, which needs UNDERSIGNED_DATA_KEYS on dedup: set it, then requeue (undersigned dead requeue)"))
+        }
         var rejected = envelope.rejected.map {
             RejectedRow(envelopeID: envelope.envelopeID, position: $0.index, problem: $0.problem, partner: partner)
         }
@@ -165,9 +174,6 @@ struct EnvelopeHandler: BatchHandler {
                 let key = keys.key(for: email)
                 // Kept only with consent or for the verification mail, sealed; as typed (it is for writing to them).
                 let verify = verifying.contains(signature.petition)
-                if verify && sealer == nil {
-                    throw ValidationProblem(field: "email", reason: "this petition confirms signatures by e-mail, which is not configured (UNDERSIGNED_DATA_KEYS)")
-                }
                 let contact = signature.contactOptIn || verify
                     ? sealer.flatMap { try? $0.seal(signature.email.trimmingWhitespace(), signerKey: key) }.map(ByteA.init) : nil
                 rows.append(SignatureRow(signature: signature, signerKey: key, contactEmail: contact, partner: partner,
