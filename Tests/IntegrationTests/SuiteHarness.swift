@@ -24,8 +24,13 @@ final class RunningSuite: Sendable {
     let opsPorts: [Int]
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
+    /// Delivery's spool, removed once the suite stopped.
+    private let spool: URL
 
-    private init(databaseURL: String, names: TopologyNames, intakePort: Int, tallyPort: Int, opsPorts: [Int], group: ServiceGroup, task: Task<Void, any Error>) {
+    private init(
+        databaseURL: String, names: TopologyNames, intakePort: Int, tallyPort: Int, opsPorts: [Int], group: ServiceGroup,
+        task: Task<Void, any Error>, spool: URL
+    ) {
         self.databaseURL = databaseURL
         self.names = names
         self.intakePort = intakePort
@@ -33,6 +38,7 @@ final class RunningSuite: Sendable {
         self.opsPorts = opsPorts
         self.group = group
         self.task = task
+        self.spool = spool
     }
 
     /// Starts `dedupInstances` dedup and `tallyInstances` tally instances besides one intake and one delivery.
@@ -75,7 +81,7 @@ final class RunningSuite: Sendable {
         var ops: [Int] = [try await ports.wait("intake-ops"), try await ports.wait("tally-ops-0"), try await ports.wait("delivery")]
         for index in 0..<dedupInstances { ops.append(try await ports.wait("dedup-\(index)")) }
         for index in 1..<max(1, tallyInstances) { ops.append(try await ports.wait("tally-ops-\(index)")) }
-        let suite = RunningSuite(databaseURL: databaseURL, names: names, intakePort: intake, tallyPort: tally, opsPorts: ops, group: group, task: task)
+        let suite = RunningSuite(databaseURL: databaseURL, names: names, intakePort: intake, tallyPort: tally, opsPorts: ops, group: group, task: task, spool: spool)
         // Ready means broker connections up and the database reachable.
         let ready = try await TestEnvironment.eventually(timeout: .seconds(30)) {
             for port in ops where try await suite.get(port: port, "/health/ready").status != 200 { return false }
@@ -94,6 +100,7 @@ final class RunningSuite: Sendable {
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        try? FileManager.default.removeItem(at: spool)
     }
 
     struct Reply: Sendable {
